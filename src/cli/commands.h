@@ -1,0 +1,11 @@
+// One function per subcommand; each lives in its own file and adds itself to the app.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace hilserl::cli {
+
+void AddRolloutCommand(CLI::App& app);
+void AddTasksCommand(CLI::App& app);
+
+}  // namespace hilserl::cli

@@ -1,0 +1,30 @@
+// Scripted experts: hand-written controllers that solve a sim task from privileged state.
+// They record demonstrations and stand in for the human operator in simulation.
+#pragma once
+
+#include <cstdint>
+
+#include <Eigen/Core>
+
+#include "core/spaces.h"
+#include "core/types.h"
+#include "envs/env.h"
+
+namespace hilserl {
+
+class ScriptedExpert {
+ public:
+  virtual ~ScriptedExpert() = default;
+  // Called at the start of every episode.
+  virtual void Reset(uint64_t seed) = 0;
+  // An action in the base env's action space `space` (physical units, base frame).
+  virtual Action Act(const StateMap& state, const VectorSpace& space) = 0;
+};
+
+// Fills an action of `space` by component labels: x/y/z from `translation` (m),
+// rx/ry/rz from `rotation` (rad, if the space has them), gripper from `gripper`.
+// Components are clipped to the space's bounds.
+Action MakeArmAction(const VectorSpace& space, const Eigen::Vector3d& translation,
+                     const Eigen::Vector3d& rotation, float gripper);
+
+}  // namespace hilserl

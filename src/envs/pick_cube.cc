@@ -1,0 +1,220 @@
+#include "envs/pick_cube.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/geometry.h"
+#include "core/rng.h"
+#include "sim/model.h"
+
+namespace hilserl {
+
+// ---- options ----
+
+void PickCubeOptions::Validate() const {
+  arm.Validate();
+  if (cube_x_range.size() != 2 || cube_y_range.size() != 2 || cube_x_range[0] > cube_x_range[1] ||
+      cube_y_range[0] > cube_y_range[1]) {
+    throw InvalidArgument("pick_cube: 'cube_x_range' and 'cube_y_range' must be [low, high] (m)");
+  }
+  if (!(lift_height > 0)) throw InvalidArgument("pick_cube: 'lift_height' must be > 0");
+  if (reward != "sparse" && reward != "dense") {
+    throw InvalidArgument(fmt::format("pick_cube: 'reward' must be 'sparse' or 'dense', got '{}'", reward));
+  }
+}
+
+void PickCubeOptions::Load(ConfigNode& node) {
+  node.GetFixed("cube_x_range", 2, &cube_x_range);
+  node.GetFixed("cube_y_range", 2, &cube_y_range);
+  node.Get("cube_yaw_range", &cube_yaw_range);
+  node.Get("lift_height", &lift_height);
+  node.Get("reward", &reward);
+  arm.Load(node);  // reads the common keys and rejects unknown ones
+  Validate();
+}
+
+// ---- env ----
+
+PickCube::PickCube(const PickCubeOptions& task_options)
+    : ArmSimEnv(task_options.arm), task_(task_options) {
+  task_.Validate();
+  const mjModel* m = model();
+  const int joint = sim::JointId(m, "cube_joint");
+  if (m->jnt_type[joint] != mjJNT_FREE) {
+    throw InvalidArgument("pick_cube: joint 'cube_joint' must be a free joint");
+  }
+  cube_qpos_ = m->jnt_qposadr[joint];
+  cube_dof_ = m->jnt_dofadr[joint];
+  cube_body_ = sim::BodyId(m, "cube");
+  const int geom = sim::GeomId(m, "cube_geom");
+  rest_height_ = m->geom_size[3 * geom + 2];
+  if (!options().pixels()) {
+    mutable_observation_spec().proprio.push_back(
+        {"cube_pos", {"x", "y", "z"}, {-1e6f, -1e6f, -1e6f}, {1e6f, 1e6f, 1e6f}});
+  }
+}
+
+void PickCube::ResetTask(Rng& rng) {
+  mjData* d = data();
+  const double x = rng.Uniform(task_.cube_x_range[0], task_.cube_x_range[1]);
+  const double y = rng.Uniform(task_.cube_y_range[0], task_.cube_y_range[1]);
+  const double yaw = task_.cube_yaw_range > 0 ? rng.Uniform(-task_.cube_yaw_range, task_.cube_yaw_range) : 0.0;
+  d->qpos[cube_qpos_ + 0] = x;
+  d->qpos[cube_qpos_ + 1] = y;
+  d->qpos[cube_qpos_ + 2] = rest_height_;
+  d->qpos[cube_qpos_ + 3] = std::cos(yaw / 2);
+  d->qpos[cube_qpos_ + 4] = 0.0;
+  d->qpos[cube_qpos_ + 5] = 0.0;
+  d->qpos[cube_qpos_ + 6] = std::sin(yaw / 2);
+  for (int i = 0; i < 6; ++i) d->qvel[cube_dof_ + i] = 0.0;
+}
+
+Eigen::Vector3d PickCube::CubePosition() const {
+  const mjtNum* p = data()->xpos + 3 * cube_body_;
+  return Eigen::Vector3d(p[0], p[1], p[2]);
+}
+
+void PickCube::AddTaskObservation(Observation* obs) const {
+  if (!options().pixels()) {
+    const Eigen::Vector3d c = CubePosition();
+    obs->proprio["cube_pos"] = {static_cast<float>(c.x()), static_cast<float>(c.y()),
+                                static_cast<float>(c.z())};
+  }
+}
+
+void PickCube::AddTaskState(StateMap* state) const {
+  const Eigen::Vector3d c = CubePosition();
+  (*state)["cube_pos"] = {c.x(), c.y(), c.z()};
+  const mjtNum* q = data()->xquat + 4 * cube_body_;
+  (*state)["cube_quat"] = {q[0], q[1], q[2], q[3]};
+  (*state)["cube_rest_height"] = {rest_height_};
+}
+
+PickCube::Outcome PickCube::Evaluate() {
+  const Eigen::Vector3d cube = CubePosition();
+  const double lift = cube.z() - rest_height_;
+  Outcome out;
+  out.success = lift > task_.lift_height;
+  if (task_.reward == "sparse") {
+    out.reward = out.success ? 1.0 : 0.0;
+  } else {
+    const double dist = (arm().TcpPose(data()).translation - cube).norm();
+    out.reward = 0.3 * std::exp(-20.0 * dist) + 0.7 * std::clamp(lift / task_.lift_height, 0.0, 1.0);
+  }
+  return out;
+}
+
+std::unique_ptr<Env> MakePickCube(ConfigNode& env_config) {
+  PickCubeOptions options;
+  options.Load(env_config);
+  return std::make_unique<PickCube>(options);
+}
+
+// ---- scripted expert ----
+
+void PickCubeExpertOptions::Load(ConfigNode& node) {
+  node.Get("gain", &gain);
+  node.Get("hover_height", &hover_height);
+  node.Get("grasp_tolerance", &grasp_tolerance);
+  node.Get("close_steps", &close_steps);
+  node.Get("action_noise", &action_noise);
+  node.CheckNoUnknownKeys();
+  if (!(gain > 0 && gain <= 1)) throw InvalidArgument("pick_cube expert: 'gain' must be in (0, 1]");
+  if (!(action_noise >= 0)) throw InvalidArgument("pick_cube expert: 'action_noise' must be >= 0");
+}
+
+namespace {
+
+class PickCubeExpert final : public ScriptedExpert {
+ public:
+  explicit PickCubeExpert(const PickCubeExpertOptions& o) : o_(o) {}
+
+  void Reset(uint64_t seed) override {
+    rng_.Seed(seed ^ 0x5eed5eedULL);
+    phase_ = Phase::kApproach;
+    wait_ = 0;
+  }
+
+  Action Act(const StateMap& s, const VectorSpace& space) override {
+    const auto& tcp = Get(s, "tcp_pos");
+    const auto& cube = Get(s, "cube_pos");
+    const double rest = Get(s, "cube_rest_height")[0];
+    Eigen::Vector3d p(tcp[0], tcp[1], tcp[2]), c(cube[0], cube[1], cube[2]);
+    Eigen::Vector3d goal = p;
+    float grip = 0.0f;  // keep
+
+    // If the cube fell out of a closed gripper, start over.
+    if ((phase_ == Phase::kLift) && (c - p).norm() > 0.05) phase_ = Phase::kApproach;
+
+    switch (phase_) {
+      case Phase::kApproach: {
+        goal = Eigen::Vector3d(c.x(), c.y(), c.z() + o_.hover_height);
+        grip = 1.0f;
+        const double xy = (p - c).head<2>().norm();
+        // Descend as soon as aligned; rise first if we are low and misaligned.
+        if (xy < o_.grasp_tolerance) phase_ = Phase::kDescend;
+        if (xy > 0.02 && p.z() < c.z() + 0.03) goal = Eigen::Vector3d(p.x(), p.y(), c.z() + o_.hover_height);
+        break;
+      }
+      case Phase::kDescend:
+        goal = Eigen::Vector3d(c.x(), c.y(), c.z());
+        grip = 1.0f;
+        if ((p - c).head<2>().norm() > 2 * o_.grasp_tolerance) phase_ = Phase::kApproach;
+        if (std::abs(p.z() - c.z()) < 0.006) {
+          phase_ = Phase::kClose;
+          wait_ = 0;
+        }
+        break;
+      case Phase::kClose:
+        goal = Eigen::Vector3d(c.x(), c.y(), c.z());
+        grip = -1.0f;
+        if (++wait_ >= o_.close_steps) phase_ = Phase::kLift;
+        break;
+      case Phase::kLift:
+        goal = Eigen::Vector3d(p.x(), p.y(), rest + 0.2);
+        grip = -1.0f;
+        break;
+    }
+    Eigen::Vector3d delta = o_.gain * (goal - p);
+    if (o_.action_noise > 0) {
+      for (int i = 0; i < 3; ++i) delta[i] += o_.action_noise * rng_.Normal();
+    }
+    // Hold the home orientation (matters only when rotation actions are enabled).
+    const auto& q = Get(s, "tcp_quat");
+    const auto& h = Get(s, "home_quat");
+    const Eigen::Vector3d rot =
+        o_.gain * LogRotation(Eigen::Quaterniond(h[0], h[1], h[2], h[3]) *
+                              Eigen::Quaterniond(q[0], q[1], q[2], q[3]).conjugate());
+    return MakeArmAction(space, delta, rot, grip);
+  }
+
+ private:
+  enum class Phase { kApproach, kDescend, kClose, kLift };
+
+  static const std::vector<double>& Get(const StateMap& s, const char* key) {
+    auto it = s.find(key);
+    if (it == s.end()) {
+      throw NotFound(fmt::format("pick_cube expert needs privileged state '{}' (is this a "
+                                 "simulated pick_cube env?)", key));
+    }
+    return it->second;
+  }
+
+  PickCubeExpertOptions o_;
+  Rng rng_;
+  Phase phase_ = Phase::kApproach;
+  int wait_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<ScriptedExpert> MakePickCubeExpert(ConfigNode& expert_config) {
+  PickCubeExpertOptions options;
+  options.Load(expert_config);
+  return std::make_unique<PickCubeExpert>(options);
+}
+
+}  // namespace hilserl

@@ -1,0 +1,113 @@
+#include "runtime/rollout.h"
+
+#include <chrono>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "core/progress.h"
+#include "core/rng.h"
+#include "runtime/video.h"
+
+namespace hilserl {
+
+PolicyFn ExpertPolicy(ScriptedExpert* expert) {
+  return [expert](Env& env, const Observation&) {
+    return env.FromBaseAction(expert->Act(env.privileged_state(), env.base_action_space()));
+  };
+}
+
+PolicyFn RandomPolicy(uint64_t seed) {
+  auto rng = std::make_shared<Rng>(seed);
+  return [rng](Env& env, const Observation&) {
+    const VectorSpace& s = env.action_space();
+    Action a(s.size());
+    for (int i = 0; i < s.size(); ++i) a[i] = static_cast<float>(rng->Uniform(s.low[i], s.high[i]));
+    return a;
+  };
+}
+
+namespace {
+
+std::vector<std::string> VideoCameras(Env& env, const RolloutOptions& o) {
+  if (!o.cameras.empty()) return o.cameras;
+  std::vector<std::string> cams;
+  for (const auto& img : env.observation_spec().images) cams.push_back(img.name);
+  if (cams.empty()) cams = env.camera_names();
+  return cams;
+}
+
+}  // namespace
+
+RolloutSummary RunRollouts(Env& env, const PolicyFn& policy, const RolloutOptions& o,
+                           const std::function<void(uint64_t)>& on_reset) {
+  RolloutSummary summary;
+  const auto start = std::chrono::steady_clock::now();
+  std::unique_ptr<VideoWriter> video;
+  if (!o.video_path.empty()) video = std::make_unique<VideoWriter>(o.video_path, 1.0 / env.control_dt());
+  if (!o.frames_dir.empty()) std::filesystem::create_directories(o.frames_dir);
+  const std::vector<std::string> cams =
+      (video || !o.frames_dir.empty()) ? VideoCameras(env, o) : std::vector<std::string>{};
+
+  auto record = [&](int episode, int step, const std::string& label) {
+    if (cams.empty()) return;
+    std::vector<Image> views;
+    for (const auto& c : cams) views.push_back(env.RenderCamera(c, o.video_size, o.video_size));
+    if (!o.frames_dir.empty()) {
+      for (size_t i = 0; i < cams.size(); ++i) {
+        WritePng(views[i], fmt::format("{}/ep{:03d}_step{:03d}_{}.png", o.frames_dir, episode, step, cams[i]));
+      }
+    }
+    if (video) {
+      Image frame = TileHorizontally(views);
+      DrawLabel(&frame, label);
+      video->Add(frame);
+    }
+  };
+
+  ProgressBar bar("rollout", o.episodes);
+  int successes = 0;
+  double cycle_sum = 0.0, return_sum = 0.0;
+  for (int ep = 0; ep < o.episodes; ++ep) {
+    EpisodeResult r;
+    r.seed = o.seed + static_cast<uint64_t>(ep);
+    if (on_reset) on_reset(r.seed);
+    Observation obs = env.Reset(r.seed);
+    record(ep, 0, fmt::format("{} episode {} step 0", env.name(), ep));
+    while (true) {
+      StepResult step = env.Step(policy(env, obs));
+      ++r.steps;
+      r.episode_return += step.reward;
+      obs = std::move(step.observation);
+      const bool success = step.info.count("success") && step.info.at("success") > 0.5;
+      record(ep, r.steps, fmt::format("{} episode {} step {}{}", env.name(), ep, r.steps,
+                                      success ? "  SUCCESS" : ""));
+      if (step.terminated || step.truncated) {
+        r.success = success;
+        break;
+      }
+    }
+    r.duration_s = r.steps * env.control_dt();
+    summary.total_steps += r.steps;
+    if (r.success) {
+      ++successes;
+      cycle_sum += r.duration_s;
+    }
+    return_sum += r.episode_return;
+    summary.episodes.push_back(r);
+    if (o.progress) {
+      bar.Update(ep + 1, fmt::format("success {:.2f}", static_cast<double>(successes) / (ep + 1)));
+    }
+  }
+  if (o.progress) bar.Finish(fmt::format("success {:.2f}", o.episodes ? static_cast<double>(successes) / o.episodes : 0.0));
+  if (video) video->Close();
+  const int n = static_cast<int>(summary.episodes.size());
+  summary.success_rate = n ? static_cast<double>(successes) / n : 0.0;
+  summary.mean_cycle_time_s = successes ? cycle_sum / successes : 0.0;
+  summary.mean_return = n ? return_sum / n : 0.0;
+  summary.wall_time_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return summary;
+}
+
+}  // namespace hilserl

@@ -1,0 +1,57 @@
+// Running episodes of a policy in an env and summarising them: the loop behind
+// `hilserl rollout` (and, later, evaluation).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/types.h"
+#include "envs/env.h"
+#include "envs/expert.h"
+
+namespace hilserl {
+
+// A policy maps the current observation (and env, for privileged experts) to an action
+// in env.action_space().
+using PolicyFn = std::function<Action(Env& env, const Observation& obs)>;
+
+// The scripted expert as a policy for the (wrapped) env: acts on the base env's
+// privileged state and maps the action outward through the wrappers.
+PolicyFn ExpertPolicy(ScriptedExpert* expert);
+// Uniform random actions in the env's action space.
+PolicyFn RandomPolicy(uint64_t seed);
+
+struct EpisodeResult {
+  uint64_t seed = 0;
+  bool success = false;
+  int steps = 0;
+  double episode_return = 0.0;
+  double duration_s = 0.0;  // steps * control_dt (simulated/robot time)
+};
+
+struct RolloutOptions {
+  int episodes = 10;
+  uint64_t seed = 0;            // episode i uses seed + i
+  std::string video_path;       // MP4 of all episodes, cameras side by side ("" = none)
+  std::string frames_dir;       // PNG per camera per step ("" = none)
+  int video_size = 256;         // pixels per camera (square)
+  std::vector<std::string> cameras;  // empty = the env's observed cameras, else all
+  bool progress = true;
+};
+
+struct RolloutSummary {
+  std::vector<EpisodeResult> episodes;
+  double success_rate = 0.0;
+  double mean_cycle_time_s = 0.0;  // mean duration of successful episodes (0 if none)
+  double mean_return = 0.0;
+  double wall_time_s = 0.0;
+  int64_t total_steps = 0;
+};
+
+// Resets the expert (if any) through `on_reset` at each episode start.
+RolloutSummary RunRollouts(Env& env, const PolicyFn& policy, const RolloutOptions& options,
+                           const std::function<void(uint64_t seed)>& on_reset = nullptr);
+
+}  // namespace hilserl
