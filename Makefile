@@ -31,6 +31,7 @@ demo: build
 	    --episodes $(DEMO_EPISODES) --video $(OUT)/demo_pick_cube.mp4 --json $(OUT)/demo_pick_cube.json
 
 bench: build
+	mkdir -p $(OUT)
 	./$(BUILD_DIR)/hilserl_bench --benchmark_out=$(OUT)/bench.json --benchmark_out_format=json \
 	    --benchmark_counters_tabular=true
 

@@ -39,9 +39,11 @@ void ProgressBar::Update(int64_t done, const std::string& status) {
 
 void ProgressBar::Finish(const std::string& status) {
   if (finished_) return;
+  finished_ = true;
+  // A log (non-tty) already has the line for 100% unless the status changed.
+  if (!tty_ && last_decile_ == 10 && status == status_) return;
   status_ = status;
   Draw(true);
-  finished_ = true;
 }
 
 void ProgressBar::Draw(bool final_draw) {

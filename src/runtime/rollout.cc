@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -65,7 +66,8 @@ RolloutSummary RunRollouts(Env& env, const PolicyFn& policy, const RolloutOption
     }
   };
 
-  ProgressBar bar("rollout", o.episodes);
+  std::optional<ProgressBar> bar;
+  if (o.progress) bar.emplace("rollout", o.episodes);
   int successes = 0;
   double cycle_sum = 0.0, return_sum = 0.0;
   for (int ep = 0; ep < o.episodes; ++ep) {
@@ -96,10 +98,10 @@ RolloutSummary RunRollouts(Env& env, const PolicyFn& policy, const RolloutOption
     return_sum += r.episode_return;
     summary.episodes.push_back(r);
     if (o.progress) {
-      bar.Update(ep + 1, fmt::format("success {:.2f}", static_cast<double>(successes) / (ep + 1)));
+      bar->Update(ep + 1, fmt::format("success {:.2f}", static_cast<double>(successes) / (ep + 1)));
     }
   }
-  if (o.progress) bar.Finish(fmt::format("success {:.2f}", o.episodes ? static_cast<double>(successes) / o.episodes : 0.0));
+  if (o.progress) bar->Finish(fmt::format("success {:.2f}", o.episodes ? static_cast<double>(successes) / o.episodes : 0.0));
   if (video) video->Close();
   const int n = static_cast<int>(summary.episodes.size());
   summary.success_rate = n ? static_cast<double>(successes) / n : 0.0;
