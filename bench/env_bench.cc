@@ -1,1 +1,103 @@
-int main() { return 0; }
+// Simulation and rendering speed (make bench). Each benchmark reports items_per_second:
+// physics steps/s, env steps/s (10 Hz control = 50 physics steps each) or frames/s, so the
+// cost of rendering shows as the ratio between the state and pixel env rates.
+#include <memory>
+
+#include <benchmark/benchmark.h>
+
+#include "core/config.h"
+#include "core/paths.h"
+#include "envs/pick_cube.h"
+#include "sim/arm.h"
+#include "sim/controller.h"
+#include "sim/model.h"
+#include "sim/renderer.h"
+
+namespace hilserl {
+namespace {
+
+// Raw MuJoCo physics of the PickCube scene (arm, gripper, cube), no controller.
+void BM_PhysicsStep(benchmark::State& state) {
+  auto model = sim::LoadModel(ResolvePath("assets/pick_cube.xml"));
+  auto data = sim::MakeData(model.get());
+  mj_resetDataKeyframe(model.get(), data.get(), sim::KeyId(model.get(), "home"));
+  for (auto _ : state) {
+    mj_step(model.get(), data.get());
+    if (data->time > 5.0) mj_resetDataKeyframe(model.get(), data.get(), 0);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_PhysicsStep)->Unit(benchmark::kMicrosecond);
+
+// Physics plus the operational-space impedance controller (what every env step runs).
+void BM_PhysicsStepWithController(benchmark::State& state) {
+  auto model = sim::LoadModel(ResolvePath("assets/pick_cube.xml"));
+  auto data = sim::MakeData(model.get());
+  mj_resetDataKeyframe(model.get(), data.get(), sim::KeyId(model.get(), "home"));
+  mj_forward(model.get(), data.get());
+  sim::Arm arm(model.get());
+  sim::ImpedanceController controller(model.get(), &arm, sim::ImpedanceOptions());
+  Pose target = arm.TcpPose(data.get());
+  target.translation.z() -= 0.1;
+  for (auto _ : state) {
+    mj_step1(model.get(), data.get());
+    controller.Apply(model.get(), data.get(), target);
+    mj_step2(model.get(), data.get());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_PhysicsStepWithController)->Unit(benchmark::kMicrosecond);
+
+// One PickCube env step driven by the scripted expert, in state or pixel mode.
+void EnvStep(benchmark::State& state, const std::string& obs_mode) {
+  PickCubeOptions options;
+  options.arm.obs_mode = obs_mode;
+  PickCube env(options);
+  ConfigNode node = ConfigNode::Empty("bench");
+  auto expert = MakePickCubeExpert(node);
+  uint64_t seed = 0;
+  env.Reset(seed);
+  expert->Reset(seed);
+  int steps = 0;
+  for (auto _ : state) {
+    StepResult r = env.Step(expert->Act(env.privileged_state(), env.action_space()));
+    benchmark::DoNotOptimize(r);
+    if (r.terminated || ++steps >= 100) {
+      state.PauseTiming();
+      ++seed;
+      steps = 0;
+      env.Reset(seed);
+      expert->Reset(seed);
+      state.ResumeTiming();
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["physics_steps_per_env_step"] = env.physics_steps_per_control();
+}
+void BM_EnvStepState(benchmark::State& state) { EnvStep(state, "state"); }
+void BM_EnvStepPixels(benchmark::State& state) { EnvStep(state, "pixels"); }
+BENCHMARK(BM_EnvStepState)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_EnvStepPixels)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// One camera render (scene update + GL render + readback) at the given square size.
+void BM_RenderCamera(benchmark::State& state) {
+  const int size = static_cast<int>(state.range(0));
+  auto model = sim::LoadModel(ResolvePath("assets/pick_cube.xml"), size, size);
+  auto data = sim::MakeData(model.get());
+  mj_resetDataKeyframe(model.get(), data.get(), sim::KeyId(model.get(), "home"));
+  mj_forward(model.get(), data.get());
+  sim::OffscreenRenderer renderer(model.get(), size, size);
+  const int cam = sim::CameraId(model.get(), "front");
+  Image image;
+  for (auto _ : state) {
+    renderer.Render(data.get(), cam, &image);
+    benchmark::DoNotOptimize(image.data.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_RenderCamera)->Arg(128)->Arg(256)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
+}  // namespace hilserl
+
+BENCHMARK_MAIN();

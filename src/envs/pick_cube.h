@@ -19,7 +19,9 @@ namespace hilserl {
 
 struct PickCubeOptions {
   ArmEnvOptions arm;  // model defaults to assets/pick_cube.xml
-  std::vector<double> cube_x_range = {0.25, 0.55};
+  // REFERENCE.md gives x in [0.25, 0.55]; our Panda model cannot bring a vertical gripper to
+  // table height closer than ~0.28 m from its base (joint 4 at its limit), so x starts at 0.3.
+  std::vector<double> cube_x_range = {0.30, 0.55};
   std::vector<double> cube_y_range = {-0.25, 0.25};
   double cube_yaw_range = 0.0;  // rad
   double lift_height = 0.1;     // m

@@ -62,7 +62,7 @@ TEST(PickCubeTest, CubeStartsInsideTheRandomisationBox) {
   for (uint64_t seed = 0; seed < 20; ++seed) {
     const Observation obs = env.Reset(seed);
     const auto& c = obs.Proprio("cube_pos");
-    EXPECT_GE(c[0], 0.25f - 1e-3f);
+    EXPECT_GE(c[0], 0.30f - 1e-3f);
     EXPECT_LE(c[0], 0.55f + 1e-3f);
     EXPECT_GE(c[1], -0.25f - 1e-3f);
     EXPECT_LE(c[1], 0.25f + 1e-3f);
