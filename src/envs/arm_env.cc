@@ -37,6 +37,7 @@ void ArmEnvOptions::Load(ConfigNode& node) {
   node.Get("obs_mode", &obs_mode);
   node.Get("image_size", &image_size);
   node.Get("cameras", &cameras);
+  node.Get("fast_render", &fast_render);
   node.Get("control_hz", &control_hz);
   node.Get("max_step_translation", &max_step_translation);
   node.Get("enable_rotation", &enable_rotation);
@@ -212,8 +213,9 @@ Observation ArmSimEnv::MakeObservation() {
   AddTaskObservation(&obs);
   if (options_.pixels()) {
     if (!obs_renderer_) {
-      obs_renderer_ = std::make_unique<sim::OffscreenRenderer>(model_.get(), options_.image_size,
-                                                               options_.image_size);
+      obs_renderer_ = std::make_unique<sim::OffscreenRenderer>(
+          model_.get(), options_.image_size, options_.image_size,
+          options_.fast_render ? sim::RenderOptions::Fast() : sim::RenderOptions());
     }
     for (size_t i = 0; i < camera_ids_.size(); ++i) {
       obs_renderer_->Render(data_.get(), camera_ids_[i], &obs.images[options_.cameras[i]]);

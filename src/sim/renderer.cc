@@ -65,7 +65,8 @@ struct OffscreenRenderer::Impl {
   void Release() { eglMakeCurrent(display, EGL_NO_SURFACE, EGL_NO_SURFACE, EGL_NO_CONTEXT); }
 };
 
-OffscreenRenderer::OffscreenRenderer(const mjModel* model, int width, int height)
+OffscreenRenderer::OffscreenRenderer(const mjModel* model, int width, int height,
+                                     const RenderOptions& options)
     : impl_(std::make_unique<Impl>()) {
   if (width <= 0 || height <= 0) {
     throw InvalidArgument(fmt::format("render size must be positive, got {}x{}", width, height));
@@ -105,8 +106,18 @@ OffscreenRenderer::OffscreenRenderer(const mjModel* model, int width, int height
   mjv_makeScene(model, &s.scene, 2000);
   mjv_defaultCamera(&s.camera);
   mjv_defaultOption(&s.option);
+  s.scene.flags[mjRND_SHADOW] = options.shadows ? 1 : 0;
+  s.scene.flags[mjRND_REFLECTION] = options.reflections ? 1 : 0;
   mjr_defaultContext(&s.gl);
-  mjr_makeContext(model, &s.gl, mjFONTSCALE_100);
+  if (options.multisamples >= 0) {
+    // mjr_makeContext reads the sample count from the model; a shallow copy of the model
+    // struct (sharing all arrays, used read-only for this call) carries our value.
+    mjModel copy = *model;
+    copy.vis.quality.offsamples = options.multisamples;
+    mjr_makeContext(&copy, &s.gl, mjFONTSCALE_100);
+  } else {
+    mjr_makeContext(model, &s.gl, mjFONTSCALE_100);
+  }
   mjr_setBuffer(mjFB_OFFSCREEN, &s.gl);
   if (s.gl.currentBuffer != mjFB_OFFSCREEN) {
     s.Release();
