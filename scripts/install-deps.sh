@@ -15,6 +15,10 @@ PACKAGES=(
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libopencv-videoio-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  # datasets
+  libhdf5-dev
+  # neural networks (CPU LibTorch) and a fast BLAS for it (PLATFORM.md trap 1)
+  libtorch-dev libopenblas0-pthread
 )
 
 missing=()

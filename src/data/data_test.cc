@@ -1,0 +1,241 @@
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "data/episode_dataset.h"
+#include "data/replay_buffer.h"
+
+namespace hilserl {
+namespace {
+
+// Observations whose content encodes (episode, step): proprio "s" = [episode, step] and a
+// 2x2 image filled with the step number.
+ObservationSpec Spec(bool images) {
+  ObservationSpec s;
+  s.proprio.push_back({"s", {"episode", "step"}, {-1e6f, -1e6f}, {1e6f, 1e6f}});
+  if (images) s.images.push_back({"cam", 2, 2, 3});
+  return s;
+}
+
+Observation Obs(int episode, int step, bool images) {
+  Observation o;
+  o.proprio["s"] = {static_cast<float>(episode), static_cast<float>(step)};
+  if (images) {
+    Image im(2, 2);
+    std::fill(im.data.begin(), im.data.end(), static_cast<uint8_t>(step));
+    o.images["cam"] = im;
+  }
+  return o;
+}
+
+// Adds an episode of `length` steps; reward = step, terminated on the last step.
+void AddEpisode(ReplayBuffer& b, int episode, int length, bool images) {
+  std::vector<Observation> obs;
+  for (int t = 0; t <= length; ++t) obs.push_back(Obs(episode, t, images));
+  for (int t = 0; t < length; ++t) {
+    StepRecord r;
+    r.episode_id = episode;
+    r.step = t;
+    r.observation = &obs[t];
+    r.next_observation = &obs[t + 1];
+    r.action = {static_cast<float>(t)};
+    r.reward = static_cast<float>(t);
+    r.terminated = t + 1 == length;
+    b.Add(r);
+  }
+}
+
+TEST(ReplayBufferTest, StoresEachFrameOnceAndNeverStraddlesEpisodes) {
+  ReplayBuffer b(100, ReplayLayout::From(Spec(true), 1));
+  AddEpisode(b, 0, 5, true);
+  AddEpisode(b, 1, 7, true);
+  EXPECT_EQ(b.size(), 12);  // 12 transitions in 14 observation slots
+  Rng rng(0);
+  SampleBatch batch;
+  batch.Resize(b.layout(), 256);
+  b.SampleInto(0, 256, rng, &batch);
+  std::set<std::pair<int, int>> seen;
+  for (int i = 0; i < 256; ++i) {
+    const float ep = batch.obs[2 * i], step = batch.obs[2 * i + 1];
+    EXPECT_EQ(batch.next_obs[2 * i], ep);             // same episode
+    EXPECT_EQ(batch.next_obs[2 * i + 1], step + 1);   // the next step
+    EXPECT_EQ(batch.actions[i], step);
+    EXPECT_EQ(batch.rewards[i], step);
+    EXPECT_EQ(batch.terminated[i], (ep == 0 && step == 4) || (ep == 1 && step == 6) ? 1.0f : 0.0f);
+    EXPECT_EQ(batch.images["cam"][12 * i], static_cast<uint8_t>(step));
+    EXPECT_EQ(batch.next_images["cam"][12 * i], static_cast<uint8_t>(step + 1));
+    seen.insert({static_cast<int>(ep), static_cast<int>(step)});
+  }
+  EXPECT_EQ(seen.size(), 12u);  // uniform sampling reaches every transition
+}
+
+TEST(ReplayBufferTest, InterventionSegmentsStoreTheirFirstObservation) {
+  // A demo buffer receives isolated segments of an episode: steps 3-4 and 7.
+  ReplayBuffer b(50, ReplayLayout::From(Spec(false), 1));
+  std::vector<Observation> obs;
+  for (int t = 0; t <= 10; ++t) obs.push_back(Obs(9, t, false));
+  for (int t : {3, 4, 7}) {
+    StepRecord r;
+    r.episode_id = 9;
+    r.step = t;
+    r.observation = &obs[t];
+    r.next_observation = &obs[t + 1];
+    r.action = {static_cast<float>(t)};
+    b.Add(r);
+  }
+  EXPECT_EQ(b.size(), 3);
+  Rng rng(1);
+  SampleBatch batch;
+  batch.Resize(b.layout(), 64);
+  b.SampleInto(0, 64, rng, &batch);
+  for (int i = 0; i < 64; ++i) {
+    EXPECT_EQ(batch.next_obs[2 * i + 1], batch.obs[2 * i + 1] + 1);
+    EXPECT_EQ(batch.actions[i], batch.obs[2 * i + 1]);
+  }
+}
+
+TEST(ReplayBufferTest, WrapsAroundDroppingTheOldest) {
+  ReplayBuffer b(10, ReplayLayout::From(Spec(false), 1));
+  for (int e = 0; e < 6; ++e) AddEpisode(b, e, 3, false);  // 24 slots into 10
+  EXPECT_LE(b.size(), 9);
+  Rng rng(2);
+  SampleBatch batch;
+  batch.Resize(b.layout(), 200);
+  b.SampleInto(0, 200, rng, &batch);
+  for (int i = 0; i < 200; ++i) {
+    EXPECT_GE(batch.obs[2 * i], 3.0f);  // episodes 0-2 are gone
+    EXPECT_EQ(batch.next_obs[2 * i], batch.obs[2 * i]);
+    EXPECT_EQ(batch.next_obs[2 * i + 1], batch.obs[2 * i + 1] + 1);
+  }
+}
+
+TEST(ReplayBufferTest, RejectsMismatchedInput) {
+  ReplayBuffer b(10, ReplayLayout::From(Spec(true), 2));
+  Observation o = Obs(0, 0, true), n = Obs(0, 1, true);
+  StepRecord r;
+  r.observation = &o;
+  r.next_observation = &n;
+  r.action = {0.f};  // wrong size
+  EXPECT_THROW(b.Add(r), DataLoss);
+  r.action = {0.f, 0.f};
+  n.images["cam"] = Image(3, 3);
+  EXPECT_THROW(b.Add(r), DataLoss);
+  EXPECT_THROW(ReplayBuffer(1, ReplayLayout::From(Spec(false), 1)), InvalidArgument);
+}
+
+TEST(ReplayBufferTest, SaveLoadRoundTripAndCorruptFilesAreRefused) {
+  const auto dir = std::filesystem::temp_directory_path() / "hilserl_replay_test";
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "buf.bin").string();
+  ReplayBuffer a(40, ReplayLayout::From(Spec(true), 1));
+  AddEpisode(a, 0, 6, true);
+  AddEpisode(a, 1, 4, true);
+  a.Save(path);
+  ReplayBuffer b(40, ReplayLayout::From(Spec(true), 1));
+  b.Load(path);
+  EXPECT_EQ(b.size(), a.size());
+  Rng r1(5), r2(5);
+  SampleBatch s1, s2;
+  s1.Resize(a.layout(), 32);
+  s2.Resize(b.layout(), 32);
+  a.SampleInto(0, 32, r1, &s1);
+  b.SampleInto(0, 32, r2, &s2);
+  EXPECT_EQ(s1.obs, s2.obs);
+  EXPECT_EQ(s1.images, s2.images);
+
+  // Truncated: refused, and the buffer keeps its contents.
+  const auto size = std::filesystem::file_size(path);
+  std::filesystem::copy_file(path, dir / "trunc.bin", std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::resize_file(dir / "trunc.bin", size / 2);
+  EXPECT_THROW(b.Load((dir / "trunc.bin").string()), DataLoss);
+  EXPECT_EQ(b.size(), a.size());
+  // One flipped byte: checksum mismatch.
+  std::filesystem::copy_file(path, dir / "flip.bin", std::filesystem::copy_options::overwrite_existing);
+  {
+    std::fstream f(dir / "flip.bin", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(size / 2));
+    char c;
+    f.read(&c, 1);
+    c ^= 0x5a;
+    f.seekp(static_cast<std::streamoff>(size / 2));
+    f.write(&c, 1);
+  }
+  try {
+    b.Load((dir / "flip.bin").string());
+    FAIL();
+  } catch (const DataLoss& e) {
+    EXPECT_NE(std::string(e.what()).find("checksum"), std::string::npos) << e.what();
+  }
+  // Another layout.
+  ReplayBuffer c(40, ReplayLayout::From(Spec(false), 1));
+  EXPECT_THROW(c.Load(path), DataLoss);
+  std::filesystem::remove_all(dir);
+}
+
+Episode MakeEpisode(int length, bool images) {
+  Episode ep;
+  ep.seed = 77;
+  ep.success = true;
+  for (int t = 0; t <= length; ++t) ep.observations.push_back(Obs(0, t, images));
+  for (int t = 0; t < length; ++t) {
+    ep.actions.push_back({0.1f * t, -0.1f * t});
+    ep.rewards.push_back(t + 1 == length ? 1.f : 0.f);
+    ep.grasp_penalty.push_back(0.f);
+    ep.terminated.push_back(t + 1 == length);
+    ep.truncated.push_back(0);
+    ep.intervened.push_back(t % 2);
+  }
+  return ep;
+}
+
+TEST(EpisodeDatasetTest, RoundTripThroughHdf5) {
+  const auto path = (std::filesystem::temp_directory_path() / "hilserl_demos_test.h5").string();
+  {
+    EpisodeWriter w(path, DatasetInfo{"toy", 0.1, {"x", "gripper"}});
+    w.Write(MakeEpisode(5, true));
+    w.Write(MakeEpisode(3, true));
+    w.Close();
+  }
+  DatasetInfo info;
+  const auto eps = ReadEpisodes(path, &info);
+  ASSERT_EQ(eps.size(), 2u);
+  EXPECT_EQ(info.task, "toy");
+  EXPECT_EQ(info.action_labels, (std::vector<std::string>{"x", "gripper"}));
+  EXPECT_EQ(eps[0].length(), 5);
+  EXPECT_EQ(eps[1].length(), 3);
+  EXPECT_EQ(eps[0].seed, 77u);
+  EXPECT_TRUE(eps[0].success);
+  const Episode ref = MakeEpisode(5, true);
+  EXPECT_EQ(eps[0].actions, ref.actions);
+  EXPECT_EQ(eps[0].intervened, ref.intervened);
+  EXPECT_EQ(eps[0].observations[4].proprio, ref.observations[4].proprio);
+  EXPECT_EQ(eps[0].observations[4].images.at("cam"), ref.observations[4].images.at("cam"));
+  EXPECT_NO_THROW(CheckEpisodesMatch(eps, Spec(true), 2, path));
+  EXPECT_THROW(CheckEpisodesMatch(eps, Spec(false), 2, path), DataLoss);
+  EXPECT_THROW(CheckEpisodesMatch(eps, Spec(true), 3, path), DataLoss);
+  std::filesystem::remove(path);
+}
+
+TEST(EpisodeDatasetTest, TruncatedOrForeignFilesAreRefused) {
+  const auto dir = std::filesystem::temp_directory_path();
+  const auto path = (dir / "hilserl_demos_trunc.h5").string();
+  {
+    EpisodeWriter w(path, DatasetInfo{"toy", 0.1, {}});
+    for (int i = 0; i < 3; ++i) w.Write(MakeEpisode(20, true));
+  }
+  std::filesystem::resize_file(path, std::filesystem::file_size(path) / 2);
+  EXPECT_THROW(ReadEpisodes(path), DataLoss);
+  const auto text = (dir / "hilserl_not_hdf5.h5").string();
+  std::ofstream(text) << "hello";
+  EXPECT_THROW(ReadEpisodes(text), DataLoss);
+  EXPECT_THROW(ReadEpisodes((dir / "does_not_exist.h5").string()), NotFound);
+  std::filesystem::remove(path);
+  std::filesystem::remove(text);
+}
+
+}  // namespace
+}  // namespace hilserl

@@ -1,0 +1,325 @@
+#include "data/replay_buffer.h"
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+
+namespace hilserl {
+
+// ---- layout ----
+
+ReplayLayout ReplayLayout::From(const ObservationSpec& spec, int action_dim) {
+  ReplayLayout l;
+  l.proprio = spec.proprio;
+  l.images = spec.images;
+  l.action_dim = action_dim;
+  return l;
+}
+
+int ReplayLayout::proprio_dim() const {
+  int n = 0;
+  for (const auto& p : proprio) n += p.size();
+  return n;
+}
+
+void ReplayLayout::FlattenProprio(const Observation& obs, float* out) const {
+  for (const auto& p : proprio) {
+    const auto& v = obs.Proprio(p.name);
+    if (static_cast<int>(v.size()) != p.size()) {
+      throw DataLoss(fmt::format("proprio '{}' has {} values, the buffer layout expects {}", p.name,
+                                 v.size(), p.size()));
+    }
+    std::memcpy(out, v.data(), v.size() * sizeof(float));
+    out += v.size();
+  }
+}
+
+std::string ReplayLayout::Describe() const {
+  std::string s;
+  for (const auto& p : proprio) s += fmt::format("{}[{}] ", p.name, p.size());
+  for (const auto& i : images) s += fmt::format("{}[{}x{}x{}] ", i.name, i.height, i.width, i.channels);
+  return s + fmt::format("action[{}]", action_dim);
+}
+
+void SampleBatch::Resize(const ReplayLayout& layout, int n) {
+  size = n;
+  const size_t d = layout.proprio_dim();
+  obs.resize(n * d);
+  next_obs.resize(n * d);
+  for (const auto& img : layout.images) {
+    const size_t bytes = static_cast<size_t>(img.height) * img.width * img.channels;
+    images[img.name].resize(n * bytes);
+    next_images[img.name].resize(n * bytes);
+  }
+  actions.resize(static_cast<size_t>(n) * layout.action_dim);
+  rewards.resize(n);
+  terminated.resize(n);
+  grasp_penalty.resize(n);
+  intervened.resize(n);
+}
+
+// ---- buffer ----
+
+ReplayBuffer::ReplayBuffer(int64_t capacity, ReplayLayout layout)
+    : capacity_(capacity), layout_(std::move(layout)), proprio_dim_(layout_.proprio_dim()) {
+  if (capacity < 2) throw InvalidArgument(fmt::format("replay capacity must be >= 2, got {}", capacity));
+  if (layout_.action_dim <= 0) throw InvalidArgument("replay layout needs action_dim > 0");
+  proprio_.assign(static_cast<size_t>(capacity) * proprio_dim_, 0.0f);
+  for (const auto& img : layout_.images) {
+    images_.emplace_back(static_cast<size_t>(capacity) * img.height * img.width * img.channels, 0);
+  }
+  actions_.assign(static_cast<size_t>(capacity) * layout_.action_dim, 0.0f);
+  rewards_.assign(capacity, 0.0f);
+  terminated_.assign(capacity, 0.0f);
+  grasp_penalty_.assign(capacity, 0.0f);
+  intervened_.assign(capacity, 0.0f);
+  valid_.assign(capacity, 0);
+  slot_episode_.assign(capacity, UINT64_MAX);
+  slot_step_.assign(capacity, -1);
+}
+
+size_t ReplayBuffer::bytes_per_slot() const {
+  size_t b = proprio_dim_ * sizeof(float) + layout_.action_dim * sizeof(float) + 4 * sizeof(float) + 1 +
+             sizeof(uint64_t) + sizeof(int32_t);
+  for (const auto& img : layout_.images) b += static_cast<size_t>(img.height) * img.width * img.channels;
+  return b;
+}
+
+size_t ReplayBuffer::bytes_allocated() const { return bytes_per_slot() * capacity_; }
+
+void ReplayBuffer::SetValid(int64_t slot, bool valid) {
+  if (valid_[slot] != static_cast<uint8_t>(valid)) {
+    num_transitions_ += valid ? 1 : -1;
+    valid_[slot] = valid;
+  }
+}
+
+int64_t ReplayBuffer::WriteObservation(const Observation& obs) {
+  const int64_t slot = head_;
+  // Overwriting this slot removes the transition that started here.
+  SetValid(slot, false);
+  layout_.FlattenProprio(obs, &proprio_[slot * proprio_dim_]);
+  for (size_t c = 0; c < layout_.images.size(); ++c) {
+    const ImageSpace& spec = layout_.images[c];
+    const Image& img = obs.GetImage(spec.name);
+    const size_t bytes = static_cast<size_t>(spec.height) * spec.width * spec.channels;
+    if (img.height != spec.height || img.width != spec.width || img.data.size() != bytes) {
+      throw DataLoss(fmt::format("image '{}' is {}x{} ({} bytes); the buffer layout expects {}x{}x{}",
+                                 spec.name, img.height, img.width, img.data.size(), spec.height,
+                                 spec.width, spec.channels));
+    }
+    std::memcpy(&images_[c][slot * bytes], img.data.data(), bytes);
+  }
+  last_slot_ = slot;
+  head_ = (head_ + 1) % capacity_;
+  filled_ = std::min(filled_ + 1, capacity_);
+  return slot;
+}
+
+void ReplayBuffer::Add(const StepRecord& r) {
+  HILSERL_CHECK(r.observation != nullptr && r.next_observation != nullptr, "StepRecord without observations");
+  if (static_cast<int>(r.action.size()) != layout_.action_dim) {
+    throw DataLoss(fmt::format("transition action has {} values, the buffer expects {}", r.action.size(),
+                               layout_.action_dim));
+  }
+  // Reuse the stored observation when this step continues the last one written.
+  int64_t slot;
+  if (last_slot_ >= 0 && slot_episode_[last_slot_] == r.episode_id && slot_step_[last_slot_] == r.step) {
+    slot = last_slot_;
+  } else {
+    slot = WriteObservation(*r.observation);
+    slot_episode_[slot] = r.episode_id;
+    slot_step_[slot] = r.step;
+  }
+  std::memcpy(&actions_[slot * layout_.action_dim], r.action.data(), r.action.size() * sizeof(float));
+  rewards_[slot] = r.reward;
+  terminated_[slot] = r.terminated ? 1.0f : 0.0f;
+  grasp_penalty_[slot] = r.grasp_penalty;
+  intervened_[slot] = r.intervened ? 1.0f : 0.0f;
+  const int64_t next = WriteObservation(*r.next_observation);
+  slot_episode_[next] = r.episode_id;
+  slot_step_[next] = r.step + 1;
+  // The pair (slot, next) is consecutive in the ring unless the capacity is exhausted.
+  HILSERL_CHECK(next == (slot + 1) % capacity_, "replay slots out of order");
+  SetValid(slot, true);
+  ++total_added_;
+}
+
+void ReplayBuffer::SampleInto(int offset, int count, Rng& rng, SampleBatch* b) const {
+  HILSERL_CHECK(num_transitions_ > 0, "cannot sample from an empty replay buffer");
+  HILSERL_CHECK(offset + count <= b->size, "sample batch too small");
+  const int a = layout_.action_dim;
+  for (int i = 0; i < count; ++i) {
+    int64_t slot;
+    do {
+      slot = static_cast<int64_t>(rng.UniformInt(static_cast<uint64_t>(filled_)));
+    } while (!valid_[slot]);
+    const int64_t next = (slot + 1) % capacity_;
+    const int row = offset + i;
+    std::memcpy(&b->obs[row * proprio_dim_], &proprio_[slot * proprio_dim_], proprio_dim_ * sizeof(float));
+    std::memcpy(&b->next_obs[row * proprio_dim_], &proprio_[next * proprio_dim_], proprio_dim_ * sizeof(float));
+    for (size_t c = 0; c < layout_.images.size(); ++c) {
+      const ImageSpace& spec = layout_.images[c];
+      const size_t bytes = static_cast<size_t>(spec.height) * spec.width * spec.channels;
+      std::memcpy(&b->images[spec.name][row * bytes], &images_[c][slot * bytes], bytes);
+      std::memcpy(&b->next_images[spec.name][row * bytes], &images_[c][next * bytes], bytes);
+    }
+    std::memcpy(&b->actions[row * a], &actions_[slot * a], a * sizeof(float));
+    b->rewards[row] = rewards_[slot];
+    b->terminated[row] = terminated_[slot];
+    b->grasp_penalty[row] = grasp_penalty_[slot];
+    b->intervened[row] = intervened_[slot];
+  }
+}
+
+// ---- persistence ----
+
+namespace {
+
+constexpr char kMagic[8] = {'H', 'S', 'R', 'B', 'U', 'F', '0', '1'};
+
+uint64_t Fnv1a(const void* data, size_t n, uint64_t h) {
+  const auto* p = static_cast<const uint8_t*>(data);
+  for (size_t i = 0; i < n; ++i) {
+    h ^= p[i];
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+class Writer {
+ public:
+  explicit Writer(std::ofstream& out) : out_(out) {}
+  template <typename T>
+  void Vec(const std::vector<T>& v) { Raw(v.data(), v.size() * sizeof(T)); }
+  template <typename T>
+  void Pod(const T& v) { Raw(&v, sizeof(T)); }
+  void Raw(const void* p, size_t n) {
+    out_.write(static_cast<const char*>(p), static_cast<std::streamsize>(n));
+    hash_ = Fnv1a(p, n, hash_);
+  }
+  uint64_t hash() const { return hash_; }
+
+ private:
+  std::ofstream& out_;
+  uint64_t hash_ = 0xcbf29ce484222325ULL;
+};
+
+class Reader {
+ public:
+  Reader(std::ifstream& in, std::string path) : in_(in), path_(std::move(path)) {}
+  template <typename T>
+  void Vec(std::vector<T>* v) { Raw(v->data(), v->size() * sizeof(T)); }
+  template <typename T>
+  void Pod(T* v) { Raw(v, sizeof(T)); }
+  void Raw(void* p, size_t n) {
+    in_.read(static_cast<char*>(p), static_cast<std::streamsize>(n));
+    if (static_cast<size_t>(in_.gcount()) != n) {
+      throw DataLoss(fmt::format("replay file '{}' is truncated", path_));
+    }
+    hash_ = Fnv1a(p, n, hash_);
+  }
+  uint64_t hash() const { return hash_; }
+
+ private:
+  std::ifstream& in_;
+  std::string path_;
+  uint64_t hash_ = 0xcbf29ce484222325ULL;
+};
+
+}  // namespace
+
+void ReplayBuffer::Save(const std::string& path) const {
+  namespace fs = std::filesystem;
+  if (fs::path(path).has_parent_path()) fs::create_directories(fs::path(path).parent_path());
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw Unavailable(fmt::format("cannot write '{}'", tmp));
+    out.write(kMagic, sizeof(kMagic));
+    Writer w(out);
+    const std::string layout = layout_.Describe();
+    const uint64_t layout_len = layout.size();
+    w.Pod(layout_len);
+    w.Raw(layout.data(), layout.size());
+    w.Pod(capacity_);
+    w.Pod(head_);
+    w.Pod(filled_);
+    w.Pod(last_slot_);
+    w.Pod(num_transitions_);
+    w.Pod(total_added_);
+    w.Vec(proprio_);
+    for (const auto& im : images_) w.Vec(im);
+    w.Vec(actions_);
+    w.Vec(rewards_);
+    w.Vec(terminated_);
+    w.Vec(grasp_penalty_);
+    w.Vec(intervened_);
+    w.Vec(valid_);
+    w.Vec(slot_episode_);
+    w.Vec(slot_step_);
+    const uint64_t h = w.hash();
+    out.write(reinterpret_cast<const char*>(&h), sizeof(h));
+    out.flush();
+    if (!out) throw Unavailable(fmt::format("writing '{}' failed (disk full?)", tmp));
+  }
+  fs::rename(tmp, path);
+}
+
+void ReplayBuffer::Load(const std::string& path) {
+  if (!std::filesystem::exists(path)) throw NotFound(fmt::format("replay file '{}' does not exist", path));
+  std::ifstream in(path, std::ios::binary);
+  char magic[8];
+  in.read(magic, 8);
+  if (in.gcount() != 8 || std::memcmp(magic, kMagic, 8) != 0) {
+    throw DataLoss(fmt::format("'{}' is not a hilserl replay buffer file", path));
+  }
+  // Read into a fresh buffer; swap in only when everything checked out.
+  ReplayBuffer fresh(capacity_, layout_);
+  Reader r(in, path);
+  uint64_t layout_len = 0;
+  r.Pod(&layout_len);
+  if (layout_len > 1 << 20) throw DataLoss(fmt::format("replay file '{}' has a corrupt header", path));
+  std::string layout(layout_len, '\0');
+  r.Raw(layout.data(), layout_len);
+  if (layout != layout_.Describe()) {
+    throw DataLoss(fmt::format("replay file '{}' was written for layout '{}', this buffer has '{}'", path,
+                               layout, layout_.Describe()));
+  }
+  int64_t capacity = 0;
+  r.Pod(&capacity);
+  if (capacity != capacity_) {
+    throw DataLoss(fmt::format("replay file '{}' has capacity {}, this buffer {}", path, capacity, capacity_));
+  }
+  r.Pod(&fresh.head_);
+  r.Pod(&fresh.filled_);
+  r.Pod(&fresh.last_slot_);
+  r.Pod(&fresh.num_transitions_);
+  r.Pod(&fresh.total_added_);
+  r.Vec(&fresh.proprio_);
+  for (auto& im : fresh.images_) r.Vec(&im);
+  r.Vec(&fresh.actions_);
+  r.Vec(&fresh.rewards_);
+  r.Vec(&fresh.terminated_);
+  r.Vec(&fresh.grasp_penalty_);
+  r.Vec(&fresh.intervened_);
+  r.Vec(&fresh.valid_);
+  r.Vec(&fresh.slot_episode_);
+  r.Vec(&fresh.slot_step_);
+  uint64_t stored = 0;
+  in.read(reinterpret_cast<char*>(&stored), sizeof(stored));
+  if (in.gcount() != sizeof(stored)) throw DataLoss(fmt::format("replay file '{}' is truncated", path));
+  if (stored != r.hash()) throw DataLoss(fmt::format("replay file '{}' is corrupt (checksum mismatch)", path));
+  int64_t valid = 0;
+  for (uint8_t v : fresh.valid_) valid += v;
+  if (valid != fresh.num_transitions_ || fresh.head_ < 0 || fresh.head_ >= capacity_ || fresh.filled_ > capacity_) {
+    throw DataLoss(fmt::format("replay file '{}' has inconsistent counters", path));
+  }
+  *this = std::move(fresh);
+}
+
+}  // namespace hilserl
