@@ -1,0 +1,271 @@
+#include "agents/sac.h"
+
+#include <cmath>
+
+#include <fmt/format.h>
+#include <torch/serialize.h>
+
+#include "core/error.h"
+
+namespace hilserl {
+
+void SacOptions::Validate() const {
+  if (hidden.empty()) throw InvalidArgument("agent: 'hidden' needs at least one layer size");
+  for (int64_t h : hidden) {
+    if (h <= 0) throw InvalidArgument("agent: layer sizes in 'hidden' must be > 0");
+  }
+  if (critic_ensemble < 1 || critic_subsample < 1 || critic_subsample > critic_ensemble) {
+    throw InvalidArgument(fmt::format("agent: need 1 <= critic_subsample ({}) <= critic_ensemble ({})",
+                                      critic_subsample, critic_ensemble));
+  }
+  if (!(discount > 0 && discount <= 1)) throw InvalidArgument("agent: 'discount' must be in (0, 1]");
+  if (!(tau > 0 && tau <= 1)) throw InvalidArgument("agent: 'tau' must be in (0, 1]");
+  if (!(actor_lr > 0 && critic_lr > 0 && temperature_lr > 0 && grasp_lr > 0)) {
+    throw InvalidArgument("agent: learning rates must be > 0");
+  }
+  if (!(init_temperature > 0)) throw InvalidArgument("agent: 'init_temperature' must be > 0");
+  if (grippers < 0 || grippers > 2) throw InvalidArgument("agent: 'grippers' must be 0, 1 or 2");
+}
+
+void SacOptions::Load(ConfigNode& node) {
+  std::vector<double> h(hidden.begin(), hidden.end());
+  node.Get("hidden", &h);
+  hidden.assign(h.begin(), h.end());
+  node.Get("critic_ensemble", &critic_ensemble);
+  node.Get("critic_subsample", &critic_subsample);
+  node.Get("discount", &discount);
+  node.Get("tau", &tau);
+  node.Get("actor_lr", &actor_lr);
+  node.Get("critic_lr", &critic_lr);
+  node.Get("temperature_lr", &temperature_lr);
+  node.Get("init_temperature", &init_temperature);
+  node.Get("target_entropy", &target_entropy);
+  node.Get("backup_entropy", &backup_entropy);
+  node.Get("grippers", &grippers);
+  node.Get("grasp_lr", &grasp_lr);
+  node.CheckNoUnknownKeys();
+  Validate();
+}
+
+SacAgent::SacAgent(int64_t obs_dim, int64_t env_action_dim, const SacOptions& options, torch::Device device)
+    : options_(options), device_(device), obs_dim_(obs_dim), env_action_dim_(env_action_dim) {
+  options_.Validate();
+  cont_dim_ = env_action_dim - options_.grippers;
+  if (cont_dim_ < 1) {
+    throw InvalidArgument(fmt::format("agent: action has {} components of which {} are grippers; at least "
+                                      "one continuous component is needed", env_action_dim, options_.grippers));
+  }
+  num_grasp_actions_ = options_.grippers == 0 ? 0 : (options_.grippers == 1 ? 3 : 9);
+  target_entropy_ = options_.target_entropy != 0.0 ? options_.target_entropy : -0.5 * static_cast<double>(cont_dim_);
+
+  policy_ = nn::TanhGaussianPolicy(obs_dim, options_.hidden, cont_dim_);
+  critic_ = nn::EnsembleMLP(options_.critic_ensemble, obs_dim + cont_dim_, options_.hidden, 1);
+  critic_target_ = nn::EnsembleMLP(options_.critic_ensemble, obs_dim + cont_dim_, options_.hidden, 1);
+  policy_->to(device_);
+  critic_->to(device_);
+  critic_target_->to(device_);
+  nn::HardUpdate(*critic_target_, *critic_);
+  log_alpha_ = torch::full({1}, std::log(options_.init_temperature),
+                           torch::TensorOptions().device(device_).requires_grad(true));
+  actor_opt_ = std::make_unique<torch::optim::Adam>(policy_->parameters(), torch::optim::AdamOptions(options_.actor_lr));
+  critic_opt_ = std::make_unique<torch::optim::Adam>(critic_->parameters(), torch::optim::AdamOptions(options_.critic_lr));
+  temp_opt_ = std::make_unique<torch::optim::Adam>(std::vector<torch::Tensor>{log_alpha_},
+                                                   torch::optim::AdamOptions(options_.temperature_lr));
+  if (num_grasp_actions_ > 0) {
+    grasp_ = nn::MLP(obs_dim, options_.hidden, num_grasp_actions_);
+    grasp_target_ = nn::MLP(obs_dim, options_.hidden, num_grasp_actions_);
+    grasp_->to(device_);
+    grasp_target_->to(device_);
+    nn::HardUpdate(*grasp_target_, *grasp_);
+    grasp_opt_ = std::make_unique<torch::optim::Adam>(grasp_->parameters(), torch::optim::AdamOptions(options_.grasp_lr));
+  }
+}
+
+double SacAgent::temperature() const { return std::exp(log_alpha_.item<double>()); }
+
+torch::Tensor SacAgent::Critic(nn::EnsembleMLP& net, const torch::Tensor& obs, const torch::Tensor& act) {
+  return net->forward(torch::cat({obs, act}, -1)).squeeze(-1);  // [N, B]
+}
+
+torch::Tensor SacAgent::GripperIndex(const torch::Tensor& env_actions) const {
+  torch::Tensor index = torch::zeros({env_actions.size(0)}, torch::TensorOptions().dtype(torch::kLong).device(env_actions.device()));
+  for (int g = 0; g < options_.grippers; ++g) {
+    const torch::Tensor v = env_actions.select(1, cont_dim_ + g);
+    // <= -0.5 close (0), >= 0.5 open (2), otherwise stay (1).
+    const torch::Tensor d = torch::where(v <= -0.5, torch::zeros_like(index),
+                                         torch::where(v >= 0.5, torch::full_like(index, 2), torch::ones_like(index)));
+    index = index * 3 + d;
+  }
+  return index;
+}
+
+torch::Tensor SacAgent::GripperValues(const torch::Tensor& index) const {
+  std::vector<torch::Tensor> cols(options_.grippers);
+  torch::Tensor rest = index;
+  for (int g = options_.grippers - 1; g >= 0; --g) {
+    cols[g] = (rest % 3).to(torch::kFloat) - 1.0;  // 0 -> -1 (close), 1 -> 0, 2 -> +1 (open)
+    rest = torch::div(rest, 3, "floor");
+  }
+  return torch::stack(cols, 1);
+}
+
+torch::Tensor SacAgent::Act(const torch::Tensor& obs, bool deterministic) {
+  torch::NoGradGuard no_grad;
+  const nn::PolicyOutput out = policy_->forward(obs.to(device_), deterministic);
+  torch::Tensor action = deterministic ? out.mean : out.action;
+  if (num_grasp_actions_ > 0) {
+    const torch::Tensor idx = grasp_->forward(obs.to(device_)).argmax(-1);
+    action = torch::cat({action, GripperValues(idx)}, -1);
+  }
+  return action;
+}
+
+torch::Tensor SacAgent::CriticLoss(const TrainBatch& b, torch::Tensor* q_mean) {
+  torch::Tensor target;
+  {
+    torch::NoGradGuard no_grad;
+    const nn::PolicyOutput next = policy_->forward(b.next_obs);
+    torch::Tensor q_next = Critic(critic_target_, b.next_obs, next.action);  // [N, B]
+    if (options_.critic_subsample < options_.critic_ensemble) {
+      const torch::Tensor pick = torch::randperm(options_.critic_ensemble, torch::TensorOptions().dtype(torch::kLong).device(device_))
+                                     .slice(0, 0, options_.critic_subsample);
+      q_next = q_next.index_select(0, pick);
+    }
+    torch::Tensor v = std::get<0>(q_next.min(0));
+    if (options_.backup_entropy) v = v - log_alpha_.exp() * next.log_prob;
+    target = b.rewards + options_.discount * (1.0 - b.terminated) * v;
+  }
+  const torch::Tensor q = Critic(critic_, b.obs, b.actions.slice(1, 0, cont_dim_));
+  if (q_mean) *q_mean = q.mean().detach();
+  return (q - target.unsqueeze(0)).pow(2).mean();
+}
+
+torch::Tensor SacAgent::GraspLoss(const TrainBatch& b) {
+  HILSERL_CHECK(num_grasp_actions_ > 0, "GraspLoss without a grasp critic");
+  torch::Tensor target;
+  {
+    torch::NoGradGuard no_grad;
+    const torch::Tensor best = grasp_->forward(b.next_obs).argmax(-1, true);          // double DQN
+    const torch::Tensor next_q = grasp_target_->forward(b.next_obs).gather(1, best).squeeze(1);
+    target = b.rewards + b.grasp_penalty + options_.discount * (1.0 - b.terminated) * next_q;
+  }
+  const torch::Tensor q = grasp_->forward(b.obs).gather(1, GripperIndex(b.actions).unsqueeze(1)).squeeze(1);
+  return (q - target).pow(2).mean();
+}
+
+UpdateInfo SacAgent::Update(const TrainBatch& b, bool update_actor) {
+  UpdateInfo info;
+  // Critic.
+  torch::Tensor q_mean;
+  const torch::Tensor critic_loss = CriticLoss(b, &q_mean);
+  critic_opt_->zero_grad();
+  critic_loss.backward();
+  critic_opt_->step();
+  info.critic_loss = critic_loss.item<double>();
+  info.q_mean = q_mean.item<double>();
+
+  // Grasp critic.
+  if (num_grasp_actions_ > 0) {
+    const torch::Tensor grasp_loss = GraspLoss(b);
+    grasp_opt_->zero_grad();
+    grasp_loss.backward();
+    grasp_opt_->step();
+    info.grasp_loss = grasp_loss.item<double>();
+  }
+
+  // Actor and temperature.
+  if (update_actor) {
+    const nn::PolicyOutput out = policy_->forward(b.obs);
+    const torch::Tensor q = Critic(critic_, b.obs, out.action).mean(0);
+    const torch::Tensor alpha = log_alpha_.exp().detach();
+    const torch::Tensor actor_loss = (alpha * out.log_prob - q).mean();
+    actor_opt_->zero_grad();
+    actor_loss.backward();
+    actor_opt_->step();
+    const torch::Tensor temp_loss = -(log_alpha_ * (out.log_prob.detach() + target_entropy_)).mean();
+    temp_opt_->zero_grad();
+    temp_loss.backward();
+    temp_opt_->step();
+    info.actor_loss = actor_loss.item<double>();
+    info.entropy = -out.log_prob.mean().item<double>();
+  }
+  info.temperature = temperature();
+
+  nn::PolyakUpdate(*critic_target_, *critic_, options_.tau);
+  if (num_grasp_actions_ > 0) nn::PolyakUpdate(*grasp_target_, *grasp_, options_.tau);
+  return info;
+}
+
+namespace {
+void Prefixed(nn::TensorMap* out, const std::string& prefix, const torch::nn::Module& m) {
+  for (auto& [k, v] : nn::StateDict(m)) (*out)[prefix + k] = v;
+}
+}  // namespace
+
+nn::TensorMap SacAgent::Weights() const {
+  nn::TensorMap out = ActorWeights();
+  Prefixed(&out, "critic.", *critic_);
+  Prefixed(&out, "critic_target.", *critic_target_);
+  if (grasp_target_) Prefixed(&out, "grasp_target.", *grasp_target_);
+  out["log_alpha"] = log_alpha_.detach();
+  return out;
+}
+
+nn::TensorMap SacAgent::ActorWeights() const {
+  nn::TensorMap out;
+  Prefixed(&out, "policy.", *policy_);
+  if (grasp_) Prefixed(&out, "grasp.", *grasp_);
+  return out;
+}
+
+void SacAgent::LoadWeights(const nn::TensorMap& w, const std::string& source) {
+  nn::LoadStateDict(*policy_, w, source, false, "policy.");
+  if (w.count("critic.w0")) {
+    nn::LoadStateDict(*critic_, w, source, false, "critic.");
+    nn::LoadStateDict(*critic_target_, w, source, false, "critic_target.");
+  }
+  if (grasp_) {
+    nn::LoadStateDict(*grasp_, w, source, false, "grasp.");
+    if (w.count("grasp_target.head.weight")) nn::LoadStateDict(*grasp_target_, w, source, false, "grasp_target.");
+  }
+  if (auto it = w.find("log_alpha"); it != w.end()) {
+    torch::NoGradGuard g;
+    log_alpha_.copy_(it->second.to(device_));
+  }
+}
+
+void SacAgent::SaveOptimizers(const std::string& path) const {
+  torch::serialize::OutputArchive archive;
+  auto save = [&](const char* name, const torch::optim::Optimizer* opt) {
+    if (!opt) return;
+    torch::serialize::OutputArchive sub;
+    opt->save(sub);
+    archive.write(name, sub);
+  };
+  save("actor", actor_opt_.get());
+  save("critic", critic_opt_.get());
+  save("temperature", temp_opt_.get());
+  save("grasp", grasp_opt_.get());
+  archive.save_to(path);
+}
+
+void SacAgent::LoadOptimizers(const std::string& path) {
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path);
+    auto load = [&](const char* name, torch::optim::Optimizer* opt) {
+      if (!opt) return;
+      torch::serialize::InputArchive sub;
+      archive.read(name, sub);
+      opt->load(sub);
+    };
+    load("actor", actor_opt_.get());
+    load("critic", critic_opt_.get());
+    load("temperature", temp_opt_.get());
+    load("grasp", grasp_opt_.get());
+  } catch (const c10::Error& e) {
+    throw DataLoss(fmt::format("optimizer state '{}' is unreadable: {}", path, e.what_without_backtrace()));
+  }
+}
+
+}  // namespace hilserl

@@ -1,0 +1,121 @@
+// SAC with the RLPD recipe and a DQN grasp critic (REFERENCE.md sections 1-2).
+//
+// Continuous part: TanhGaussianPolicy; critic = EnsembleMLP of N members over
+// [features, continuous action]; TD target r + gamma (1 - terminated) (min over a random
+// subset of M target members of Q(s', a') - alpha log pi(a'|s')), a' ~ pi(s'); actor
+// maximises mean-over-members Q(s, pi(s)) - alpha log pi; alpha = exp(log_alpha) tuned
+// toward target_entropy; Polyak-averaged target critics.
+// Gripper part (grippers >= 1): the last `grippers` components of the env action are
+// chosen by a discrete critic over 3^grippers joint actions {close, stay, open} with a
+// target network and a double-DQN target, trained on reward + grasp_penalty.
+//
+// Threading: not thread-safe; the learner thread owns the agent. Actors act with their
+// own copy of the policy (see PolicyWeights in runtime/).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <torch/optim/adam.h>
+#include <torch/types.h>
+
+#include "core/config.h"
+#include "nn/networks.h"
+#include "nn/safetensors.h"
+
+namespace hilserl {
+
+struct SacOptions {
+  std::vector<int64_t> hidden = {256, 256};
+  int critic_ensemble = 2;   // N
+  int critic_subsample = 2;  // M: target = min over M random members
+  double discount = 0.97;
+  double tau = 0.005;
+  double actor_lr = 3e-4;
+  double critic_lr = 3e-4;
+  double temperature_lr = 3e-4;
+  double init_temperature = 0.01;
+  double target_entropy = 0.0;  // 0 = -continuous_action_dim / 2
+  bool backup_entropy = true;
+  int grippers = 0;             // discrete gripper components at the end of the action
+  double grasp_lr = 3e-4;
+
+  void Validate() const;
+  void Load(ConfigNode& node);
+};
+
+// One training batch on the agent's device. B rows.
+struct TrainBatch {
+  torch::Tensor obs;            // [B, obs_dim] float
+  torch::Tensor actions;        // [B, env_action_dim] in [-1, 1]
+  torch::Tensor rewards;        // [B]
+  torch::Tensor terminated;     // [B] 1 = no bootstrap
+  torch::Tensor next_obs;       // [B, obs_dim]
+  torch::Tensor grasp_penalty;  // [B]
+};
+
+struct UpdateInfo {
+  double critic_loss = 0, q_mean = 0, actor_loss = 0, temperature = 0, entropy = 0, grasp_loss = 0;
+};
+
+class SacAgent {
+ public:
+  SacAgent(int64_t obs_dim, int64_t env_action_dim, const SacOptions& options,
+           torch::Device device = torch::kCPU);
+
+  // Env actions [B, env_action_dim] for features [B, obs_dim]: policy sample (or mean when
+  // deterministic) for the continuous part, grasp-critic argmax for the grippers.
+  torch::Tensor Act(const torch::Tensor& obs, bool deterministic);
+
+  // One critic (and grasp critic) update; with `update_actor` also the actor and the
+  // temperature; then the target networks move by tau.
+  UpdateInfo Update(const TrainBatch& batch, bool update_actor);
+
+  // Individual losses, exposed for tests (no optimizer step).
+  torch::Tensor CriticLoss(const TrainBatch& batch, torch::Tensor* q_mean = nullptr);
+  torch::Tensor GraspLoss(const TrainBatch& batch);
+
+  // Discrete index (0 .. 3^grippers - 1) of the gripper part of env actions [B, A].
+  torch::Tensor GripperIndex(const torch::Tensor& env_actions) const;
+  // Gripper values in {-1, 0, 1} for discrete indices [B] -> [B, grippers].
+  torch::Tensor GripperValues(const torch::Tensor& index) const;
+
+  double temperature() const;
+  int64_t obs_dim() const { return obs_dim_; }
+  int64_t env_action_dim() const { return env_action_dim_; }
+  int64_t continuous_dim() const { return cont_dim_; }
+  const SacOptions& options() const { return options_; }
+  torch::Device device() const { return device_; }
+
+  nn::TanhGaussianPolicy& policy() { return policy_; }
+  nn::EnsembleMLP& critic() { return critic_; }
+  nn::MLP& grasp_critic() { return grasp_; }
+
+  // All network weights (policy., critic., critic_target., grasp., grasp_target.,
+  // log_alpha) for safetensors checkpoints.
+  nn::TensorMap Weights() const;
+  void LoadWeights(const nn::TensorMap& weights, const std::string& source);
+  // Only the acting part (policy., grasp.): what actors need.
+  nn::TensorMap ActorWeights() const;
+  // Optimizer states (LibTorch archives) for exact resumption.
+  void SaveOptimizers(const std::string& path) const;
+  void LoadOptimizers(const std::string& path);
+
+ private:
+  torch::Tensor Critic(nn::EnsembleMLP& net, const torch::Tensor& obs, const torch::Tensor& act);
+
+  SacOptions options_;
+  torch::Device device_;
+  int64_t obs_dim_, env_action_dim_, cont_dim_, num_grasp_actions_;
+  double target_entropy_;
+  nn::TanhGaussianPolicy policy_{nullptr};
+  nn::EnsembleMLP critic_{nullptr}, critic_target_{nullptr};
+  nn::MLP grasp_{nullptr}, grasp_target_{nullptr};
+  torch::Tensor log_alpha_;
+  std::unique_ptr<torch::optim::Adam> actor_opt_, critic_opt_, temp_opt_, grasp_opt_;
+};
+
+}  // namespace hilserl

@@ -1,0 +1,123 @@
+#include "agents/sac.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "core/error.h"
+
+namespace hilserl {
+namespace {
+
+// Zeroes every weight of a module and sets the output bias, so its output is a known
+// constant: with zero weights the LayerNorm input is 0, tanh(0 * gamma + beta) = 0 and
+// the output equals the last bias.
+void ConstantOutput(torch::nn::Module& m, const std::string& bias_name, const torch::Tensor& bias) {
+  torch::NoGradGuard g;
+  for (auto& p : m.named_parameters()) {
+    if (p.key().find("ln_g") != std::string::npos || p.key().find("norms") != std::string::npos) continue;
+    p.value().zero_();
+  }
+  m.named_parameters()[bias_name].copy_(bias);
+}
+
+SacOptions Tiny(int grippers = 0) {
+  SacOptions o;
+  o.hidden = {8};
+  o.critic_ensemble = 2;
+  o.critic_subsample = 2;
+  o.discount = 0.9;
+  o.backup_entropy = false;
+  o.grippers = grippers;
+  return o;
+}
+
+TrainBatch Batch(int64_t obs_dim, int64_t action_dim, float gripper) {
+  TrainBatch b;
+  b.obs = torch::randn({2, obs_dim});
+  b.next_obs = torch::randn({2, obs_dim});
+  b.actions = torch::zeros({2, action_dim});
+  if (gripper != 0) b.actions.select(1, action_dim - 1).fill_(gripper);
+  b.rewards = torch::tensor({0.0f, 1.0f});
+  b.terminated = torch::tensor({0.0f, 1.0f});
+  b.grasp_penalty = torch::tensor({-0.02f, 0.0f});
+  return b;
+}
+
+TEST(SacTest, CriticLossMatchesHandComputedValue) {
+  torch::manual_seed(0);
+  SacAgent agent(3, 2, Tiny());
+  // Member biases 1 and 2 in both online and target critics: Q_i = b_i everywhere.
+  ConstantOutput(*agent.critic(), "b1", torch::tensor({1.0f, 2.0f}).view({2, 1, 1}));
+  nn::TensorMap w = agent.Weights();
+  for (auto& [k, v] : nn::StateDict(*agent.critic())) w["critic_target." + k] = v.clone();
+  agent.LoadWeights(w, "test");
+  // y = r + 0.9 (1 - d) min(1, 2) = [0.9, 1.0];
+  // loss = mean over members and rows of (b_i - y)^2 = (0.01 + 0 + 1.21 + 1) / 4.
+  const torch::Tensor loss = agent.CriticLoss(Batch(3, 2, 0));
+  EXPECT_NEAR(loss.item<double>(), 0.555, 1e-6);
+}
+
+TEST(SacTest, GraspLossUsesDoubleDqnTargetAndPenalty) {
+  torch::manual_seed(1);
+  SacAgent agent(3, 2, Tiny(1));
+  // Q(s) = [0.5, 1.0, 2.0] for close, stay, open in both online and target grasp critics.
+  ConstantOutput(*agent.grasp_critic(), "head.bias", torch::tensor({0.5f, 1.0f, 2.0f}));
+  nn::TensorMap w = agent.Weights();
+  for (auto& [k, v] : nn::StateDict(*agent.grasp_critic())) w["grasp_target." + k] = v.clone();
+  agent.LoadWeights(w, "test");
+  // Action "close" (-1) -> Q = 0.5. y = r + penalty + 0.9 (1 - d) Q_target(s', argmax) =
+  // [0 - 0.02 + 1.8, 1] ; loss = ((0.5 - 1.78)^2 + (0.5 - 1)^2) / 2.
+  const torch::Tensor loss = agent.GraspLoss(Batch(3, 2, -1.0f));
+  EXPECT_NEAR(loss.item<double>(), (1.28 * 1.28 + 0.25) / 2, 1e-5);
+}
+
+TEST(SacTest, GripperIndexAndValuesRoundTrip) {
+  SacAgent agent(2, 3, Tiny(2));  // 1 continuous + 2 grippers
+  const torch::Tensor a = torch::tensor({{0.f, -1.f, 1.f}, {0.f, 0.f, -0.7f}, {0.f, 0.9f, 0.2f}});
+  const torch::Tensor idx = agent.GripperIndex(a);
+  EXPECT_EQ(idx[0].item<int64_t>(), 0 * 3 + 2);
+  EXPECT_EQ(idx[1].item<int64_t>(), 1 * 3 + 0);
+  EXPECT_EQ(idx[2].item<int64_t>(), 2 * 3 + 1);
+  const torch::Tensor v = agent.GripperValues(idx);
+  EXPECT_TRUE(torch::equal(v, torch::tensor({{-1.f, 1.f}, {0.f, -1.f}, {1.f, 0.f}})));
+}
+
+TEST(SacTest, GraspCriticLearnsASmallDiscreteTask) {
+  // One-step task: in state [1, 0] closing pays 1, in state [0, 1] opening pays 1.
+  torch::manual_seed(2);
+  SacOptions o = Tiny(1);
+  o.hidden = {32, 32};
+  o.grasp_lr = 3e-3;
+  SacAgent agent(2, 2, o);
+  for (int it = 0; it < 300; ++it) {
+    TrainBatch b;
+    const torch::Tensor which = torch::randint(0, 2, {64});
+    b.obs = torch::stack({1.0 - which.to(torch::kFloat), which.to(torch::kFloat)}, 1);
+    b.next_obs = b.obs.clone();
+    const torch::Tensor g = torch::randint(0, 3, {64}).to(torch::kFloat) - 1.0;  // -1, 0, 1
+    b.actions = torch::stack({torch::zeros({64}), g}, 1);
+    const torch::Tensor good = torch::where(which == 0, g == -1.0, g == 1.0);
+    b.rewards = good.to(torch::kFloat);
+    b.terminated = torch::ones({64});
+    b.grasp_penalty = torch::zeros({64});
+    agent.Update(b, it % 2 == 1);
+  }
+  const torch::Tensor act = agent.Act(torch::tensor({{1.f, 0.f}, {0.f, 1.f}}), true);
+  EXPECT_EQ(act[0][1].item<float>(), -1.0f);  // close
+  EXPECT_EQ(act[1][1].item<float>(), 1.0f);   // open
+}
+
+TEST(SacTest, WeightsRoundTripAndOptionsValidate) {
+  torch::manual_seed(3);
+  SacAgent a(4, 3, Tiny(1)), b(4, 3, Tiny(1));
+  b.LoadWeights(a.Weights(), "test");
+  const torch::Tensor s = torch::randn({5, 4});
+  EXPECT_TRUE(torch::equal(a.Act(s, true), b.Act(s, true)));
+  SacOptions bad = Tiny();
+  bad.critic_subsample = 3;
+  EXPECT_THROW(bad.Validate(), InvalidArgument);
+  EXPECT_THROW(SacAgent(4, 1, Tiny(1)), InvalidArgument);  // no continuous component left
+}
+
+}  // namespace
+}  // namespace hilserl

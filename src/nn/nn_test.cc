@@ -1,0 +1,124 @@
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "core/error.h"
+#include "nn/networks.h"
+#include "nn/safetensors.h"
+
+namespace hilserl::nn {
+namespace {
+
+TEST(EnsembleMLPTest, MembersAreIndependentWithTheirOwnHeads) {
+  torch::manual_seed(0);
+  EnsembleMLP net(3, 4, std::vector<int64_t>{8, 8}, 1);
+  const torch::Tensor x = torch::randn({5, 4});
+  const torch::Tensor y = net->forward(x);
+  ASSERT_EQ(y.sizes(), (std::vector<int64_t>{3, 5, 1}));
+  // Members differ (independent initialisation, separate output layers).
+  EXPECT_GT((y[0] - y[1]).abs().max().item<float>(), 1e-4);
+  // Changing member 2's output head changes only member 2.
+  {
+    torch::NoGradGuard g;
+    net->named_parameters()["b2"][2].add_(1.0);
+  }
+  const torch::Tensor z = net->forward(x);
+  EXPECT_TRUE(torch::allclose(z[0], y[0]));
+  EXPECT_TRUE(torch::allclose(z[1], y[1]));
+  EXPECT_TRUE(torch::allclose(z[2], y[2] + 1.0));
+}
+
+TEST(EnsembleMLPTest, MatchesPerMemberReference) {
+  torch::manual_seed(1);
+  EnsembleMLP net(2, 3, std::vector<int64_t>{4}, 2);
+  auto p = net->named_parameters();
+  const torch::Tensor x = torch::randn({6, 3});
+  const torch::Tensor y = net->forward(x);
+  for (int m = 0; m < 2; ++m) {
+    torch::Tensor h = torch::matmul(x, p["w0"][m]) + p["b0"][m];
+    h = torch::layer_norm(h, {4});
+    h = torch::tanh(h * p["ln_g0"][m] + p["ln_b0"][m]);
+    const torch::Tensor out = torch::matmul(h, p["w1"][m]) + p["b1"][m];
+    EXPECT_TRUE(torch::allclose(out, y[m], 1e-5, 1e-6)) << m;
+  }
+}
+
+TEST(PolicyTest, LogProbMatchesChangeOfVariables) {
+  torch::manual_seed(2);
+  TanhGaussianPolicy pi(3, std::vector<int64_t>{16}, 2);
+  const torch::Tensor s = torch::randn({4, 3});
+  torch::manual_seed(3);
+  const PolicyOutput out = pi->forward(s);
+  // Recompute by hand: u = atanh(a), log N(u) - sum log(1 - a^2).
+  const PolicyOutput det = pi->forward(s, true);
+  const torch::Tensor mean_u = torch::atanh(det.mean);
+  const torch::Tensor pre = torch::atanh(out.action.clamp(-1 + 1e-6, 1 - 1e-6));
+  const torch::Tensor std = out.std;
+  const torch::Tensor log_n = -0.5 * ((pre - mean_u) / std).pow(2) - std.log() - 0.5 * std::log(2 * M_PI);
+  const torch::Tensor expected = (log_n - torch::log(1 - out.action.pow(2))).sum(-1);
+  EXPECT_TRUE(torch::allclose(out.log_prob, expected, 1e-3, 1e-3)) << out.log_prob << expected;
+  EXPECT_LE(out.action.abs().max().item<float>(), 1.0f);
+  const torch::Tensor u = torch::tensor({0.0, 1.0, -2.0}, torch::kFloat64);
+  EXPECT_TRUE(torch::allclose(LogOneMinusTanhSquared(u), torch::log(1 - torch::tanh(u).pow(2)), 1e-9, 1e-9));
+  // Stays finite where the naive formula gives log(0).
+  EXPECT_NEAR(LogOneMinusTanhSquared(torch::tensor({30.0}, torch::kFloat64))[0].item<double>(),
+              2 * (std::log(2.0) - 30.0), 1e-9);
+}
+
+TEST(PolyakTest, MovesTargetByTau) {
+  MLP a(2, std::vector<int64_t>{3}, 1), b(2, std::vector<int64_t>{3}, 1);
+  HardUpdate(*b, *a);
+  torch::Tensor before = b->parameters()[0].clone();
+  {
+    torch::NoGradGuard g;
+    for (auto& p : a->parameters()) p.add_(1.0);
+  }
+  PolyakUpdate(*b, *a, 0.1);
+  EXPECT_TRUE(torch::allclose(b->parameters()[0], before + 0.1, 1e-5, 1e-6));
+}
+
+TEST(SafetensorsTest, RoundTripAndClearErrors) {
+  const auto dir = std::filesystem::temp_directory_path() / "hilserl_st_test";
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "w.safetensors").string();
+  MLP net(3, std::vector<int64_t>{4}, 2);
+  SaveSafetensors(path, StateDict(*net), {{"arch", "mlp"}});
+  Metadata meta;
+  TensorMap loaded = LoadSafetensors(path, &meta);
+  EXPECT_EQ(meta["arch"], "mlp");
+  MLP other(3, std::vector<int64_t>{4}, 2);
+  LoadStateDict(*other, loaded, path);
+  for (const auto& [k, v] : StateDict(*net)) EXPECT_TRUE(torch::equal(v, StateDict(*other)[k])) << k;
+
+  // Missing tensor: named.
+  TensorMap missing = loaded;
+  missing.erase("head.weight");
+  try {
+    LoadStateDict(*other, missing, "w.safetensors");
+    FAIL();
+  } catch (const DataLoss& e) {
+    EXPECT_NE(std::string(e.what()).find("missing tensor 'head.weight'"), std::string::npos) << e.what();
+  }
+  // Wrong shape: named with both shapes.
+  TensorMap wrong = loaded;
+  wrong["head.weight"] = torch::zeros({5, 4});
+  try {
+    LoadStateDict(*other, wrong, "w.safetensors");
+    FAIL();
+  } catch (const DataLoss& e) {
+    EXPECT_NE(std::string(e.what()).find("'head.weight' has shape [5, 4], expected [2, 4]"), std::string::npos)
+        << e.what();
+  }
+  // Truncated file.
+  std::filesystem::resize_file(path, std::filesystem::file_size(path) - 8);
+  EXPECT_THROW(LoadSafetensors(path), DataLoss);
+  std::ofstream(dir / "junk.safetensors") << "junk";
+  EXPECT_THROW(LoadSafetensors((dir / "junk.safetensors").string()), DataLoss);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace hilserl::nn
