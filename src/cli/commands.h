@@ -7,5 +7,8 @@ namespace hilserl::cli {
 
 void AddRolloutCommand(CLI::App& app);
 void AddTasksCommand(CLI::App& app);
+void AddRecordDemosCommand(CLI::App& app);
+void AddTrainCommand(CLI::App& app);
+void AddEvalCommand(CLI::App& app);
 
 }  // namespace hilserl::cli

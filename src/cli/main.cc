@@ -17,6 +17,9 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "hilserl 0.1.0");
   hilserl::cli::AddRolloutCommand(app);
   hilserl::cli::AddTasksCommand(app);
+  hilserl::cli::AddRecordDemosCommand(app);
+  hilserl::cli::AddTrainCommand(app);
+  hilserl::cli::AddEvalCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -200,6 +200,12 @@ void ConfigNode::SetFromAssignment(const std::string& assignment) {
   Set(assignment.substr(0, eq), assignment.substr(eq + 1));
 }
 
+std::string ConfigNode::ToYaml() const {
+  YAML::Emitter out;
+  out << node_;
+  return out.c_str();
+}
+
 void ConfigNode::CheckNoUnknownKeys() const {
   if (!node_.IsMap()) return;
   for (const auto& kv : node_) {

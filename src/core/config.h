@@ -49,6 +49,9 @@ class ConfigNode {
   // Parses "key=value" (a --set flag) and calls Set. Throws InvalidArgument if no '='.
   void SetFromAssignment(const std::string& assignment);
 
+  // The YAML text of this node (overrides included), e.g. to store a run's config.
+  std::string ToYaml() const;
+
   // "file.yaml: env.cube" style location for messages.
   std::string where() const;
   const std::string& source() const { return source_; }

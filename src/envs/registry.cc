@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "envs/pendulum.h"
 #include "envs/pick_cube.h"
 
 namespace hilserl {
@@ -19,6 +20,7 @@ struct TaskEntry {
 const std::vector<TaskEntry>& Tasks() {
   static const std::vector<TaskEntry> tasks = {
       {"pick_cube", MakePickCube, MakePickCubeExpert},
+      {"pendulum", MakePendulum, MakePendulumExpert},
   };
   return tasks;
 }

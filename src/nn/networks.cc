@@ -1,6 +1,10 @@
 #include "nn/networks.h"
 
+#include <dlfcn.h>
+
 #include <cmath>
+
+#include <ATen/Parallel.h>
 
 #include <torch/nn/functional/activation.h>
 #include <torch/nn/functional/normalization.h>
@@ -114,6 +118,12 @@ PolicyOutput TanhGaussianPolicyImpl::forward(torch::Tensor features, bool determ
   const torch::Tensor log_normal = -0.5 * eps.pow(2) - log_std - 0.5 * std::log(2.0 * M_PI);
   out.log_prob = (log_normal - LogOneMinusTanhSquared(u)).sum(-1);
   return out;
+}
+
+void ConfigureCpuThreads(int torch_threads) {
+  using SetThreads = void (*)(int);
+  if (auto fn = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) fn(1);
+  at::set_num_threads(std::max(1, torch_threads));
 }
 
 void PolyakUpdate(torch::nn::Module& target, const torch::nn::Module& source, double tau) {

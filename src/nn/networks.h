@@ -77,6 +77,11 @@ TORCH_MODULE(TanhGaussianPolicy);
 // log(1 - tanh(u)^2), numerically stable: 2 (log 2 - u - softplus(-2u)).
 torch::Tensor LogOneMinusTanhSquared(const torch::Tensor& u);
 
+// Sets LibTorch's intra-op threads and pins OpenBLAS (if it is the BLAS in use) to one
+// thread: two thread pools on two cores oversubscribe and run ~3x slower
+// (../shared/PLATFORM.md, trap 2). Call before the first network runs.
+void ConfigureCpuThreads(int torch_threads);
+
 // Copies parameters and buffers: target = tau * source + (1 - tau) * target.
 void PolyakUpdate(torch::nn::Module& target, const torch::nn::Module& source, double tau);
 // Copies every parameter and buffer of `source` into `target` (same architecture).

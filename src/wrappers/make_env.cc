@@ -38,10 +38,18 @@ TaskConfig TaskConfig::Load(const std::string& task_or_path, const std::vector<s
   }
   TaskConfig config{"", ConfigNode::FromFile(path)};
   for (const auto& o : overrides) config.root.SetFromAssignment(o);
+  return FromNode(std::move(config), path);
+}
+
+TaskConfig TaskConfig::FromYaml(const std::string& text, const std::string& source) {
+  return FromNode(TaskConfig{"", ConfigNode::FromString(text, source)}, source);
+}
+
+TaskConfig TaskConfig::FromNode(TaskConfig config, const std::string& path) {
   config.root.Get("task", &config.task);
   std::string description;
   config.root.Get("description", &description);
-  for (const char* section : {"env", "wrappers", "expert"}) config.root.Child(section);
+  for (const char* section : {"env", "wrappers", "expert", "agent", "train"}) config.root.Child(section);
   config.root.CheckNoUnknownKeys();
   if (config.task.empty()) {
     throw InvalidArgument(fmt::format("{}: key 'task' (the registered task name) is required", path));

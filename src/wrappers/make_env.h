@@ -11,6 +11,8 @@
 //     gripper_penalty: -0.02   # 0 disables
 //     image_crop: {front: {crop: [x, y, w, h], size: [h, w]}}
 //   expert: {...}              # the scripted expert's options
+//   agent: {...}               # SAC/RLPD options (agents/sac.h), read by `hilserl train`
+//   train: {...}               # training-loop options (runtime/trainer.h)
 //
 // Wrapper order, outermost first: TimeLimit, GripperPenalty, ActionScale, RelativeFrame,
 // SafetyBoxWrapper, ImageCropResize, base env.
@@ -30,11 +32,21 @@ struct TaskConfig {
   std::string task;  // registered task name
   ConfigNode root;   // the whole file, overrides applied
 
+  // A fresh copy of a section (its own unknown-key bookkeeping).
+  static TaskConfig FromNode(TaskConfig config, const std::string& path);
+
+  ConfigNode Section(const std::string& name) const {
+    ConfigNode copy = root;
+    return copy.Child(name);
+  }
+
   // Loads `task_or_path`: an existing YAML file, or the name of a file in
   // <project root>/configs/tasks/. `overrides` are "section.key=value" assignments.
   // Throws NotFound listing the available tasks.
   static TaskConfig Load(const std::string& task_or_path,
                          const std::vector<std::string>& overrides = {});
+  // From YAML text (e.g. the copy a checkpoint keeps); `source` names it in errors.
+  static TaskConfig FromYaml(const std::string& text, const std::string& source);
 };
 
 // Builds the base env and its wrapper stack. Every key of 'task', 'env' and 'wrappers' is

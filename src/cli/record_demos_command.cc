@@ -1,0 +1,96 @@
+// `hilserl record-demos`: records successful episodes of an operator into an HDF5 file.
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "core/progress.h"
+#include "data/episode_dataset.h"
+#include "wrappers/make_env.h"
+
+namespace hilserl::cli {
+namespace {
+
+struct Flags {
+  std::string task = "pick_cube";
+  std::string operator_name = "scripted";
+  std::string obs;
+  int episodes = 20;
+  int max_attempts = 0;
+  uint64_t seed = 0;
+  std::string out = "demos.h5";
+  std::vector<std::string> overrides;
+};
+
+void Run(const Flags& f) {
+  std::vector<std::string> overrides = f.overrides;
+  if (!f.obs.empty()) overrides.push_back("env.obs_mode=" + f.obs);
+  TaskConfig config = TaskConfig::Load(f.task, overrides);
+  auto env = MakeEnv(config);
+  if (f.operator_name != "scripted") {
+    throw InvalidArgument(fmt::format("--operator '{}' is not available yet; teleop devices come with "
+                                      "the human-in-the-loop work (use 'scripted')", f.operator_name));
+  }
+  auto expert = MakeExpert(config);
+  EpisodeWriter writer(f.out, DatasetInfo{env->name(), env->control_dt(), env->action_space().labels});
+  const int max_attempts = f.max_attempts > 0 ? f.max_attempts : 3 * f.episodes + 10;
+  ProgressBar bar("record", f.episodes);
+  int attempts = 0, kept = 0, steps = 0;
+  while (kept < f.episodes && attempts < max_attempts) {
+    const uint64_t seed = f.seed + static_cast<uint64_t>(attempts++);
+    expert->Reset(seed);
+    Episode ep;
+    ep.seed = seed;
+    ep.observations.push_back(env->Reset(seed));
+    while (true) {
+      const Action a = env->FromBaseAction(expert->Act(env->privileged_state(), env->base_action_space()));
+      StepResult r = env->Step(a);
+      ep.actions.push_back(a);
+      ep.rewards.push_back(static_cast<float>(r.reward));
+      ep.grasp_penalty.push_back(r.info.count("grasp_penalty") ? static_cast<float>(r.info.at("grasp_penalty")) : 0.f);
+      ep.terminated.push_back(r.terminated);
+      ep.truncated.push_back(r.truncated);
+      ep.intervened.push_back(1);  // every demo step is the operator's
+      ep.observations.push_back(std::move(r.observation));
+      if (r.terminated || r.truncated) {
+        ep.success = r.info.count("success") && r.info.at("success") > 0.5;
+        break;
+      }
+    }
+    if (ep.success) {
+      writer.Write(ep);
+      ++kept;
+      steps += ep.length();
+    }
+    bar.Update(kept, fmt::format("attempts {}", attempts));
+  }
+  bar.Finish(fmt::format("attempts {}", attempts));
+  writer.Close();
+  std::cout << fmt::format("kept {} successful episodes of {} ({} transitions) -> {}\n", kept, attempts, steps, f.out);
+  if (kept < f.episodes) {
+    throw Unavailable(fmt::format("only {} of {} requested successful episodes after {} attempts", kept,
+                                  f.episodes, attempts));
+  }
+}
+
+}  // namespace
+
+void AddRecordDemosCommand(CLI::App& app) {
+  auto f = std::make_shared<Flags>();
+  CLI::App* cmd = app.add_subcommand(
+      "record-demos",
+      "Record successful demonstrations into an HDF5 file (readable with h5py).\n"
+      "Example: hilserl record-demos --task pick_cube --operator scripted --episodes 20 --out demos.h5");
+  cmd->add_option("--task", f->task, "Task name or YAML path")->capture_default_str();
+  cmd->add_option("--operator", f->operator_name, "Who demonstrates: scripted (the task's expert)")->capture_default_str();
+  cmd->add_option("--episodes,-n", f->episodes, "Successful episodes to keep")->check(CLI::Range(1, 100000))->capture_default_str();
+  cmd->add_option("--max-attempts", f->max_attempts, "Give up after this many episodes (default 3n + 10)");
+  cmd->add_option("--seed", f->seed, "Seed of the first episode")->capture_default_str();
+  cmd->add_option("--obs", f->obs, "state or pixels (overrides the config)")->check(CLI::IsMember({"state", "pixels"}));
+  cmd->add_option("--out,-o", f->out, "Output HDF5 file")->capture_default_str();
+  cmd->add_option("--set", f->overrides, "Override a config value (section.key=value), repeatable");
+  cmd->callback([f] { Run(*f); });
+}
+
+}  // namespace hilserl::cli

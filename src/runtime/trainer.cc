@@ -1,0 +1,478 @@
+#include "runtime/trainer.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include <ATen/Parallel.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include "core/error.h"
+#include "core/progress.h"
+#include "data/episode_dataset.h"
+#include "data/replay_buffer.h"
+
+namespace hilserl {
+namespace fs = std::filesystem;
+
+// ---------------------------------------------------------------- options
+
+void TrainOptions::Validate() const {
+  if (env_steps < 1) throw InvalidArgument("train: 'env_steps' must be >= 1");
+  if (training_starts < 1) throw InvalidArgument("train: 'training_starts' must be >= 1");
+  if (batch_size < 2) throw InvalidArgument("train: 'batch_size' must be >= 2");
+  if (critic_actor_ratio < 1) throw InvalidArgument("train: 'critic_actor_ratio' must be >= 1");
+  if (!(learner_steps_per_env_step > 0)) throw InvalidArgument("train: 'learner_steps_per_env_step' must be > 0");
+  if (replay_capacity < 2 || demo_capacity < 2) throw InvalidArgument("train: capacities must be >= 2");
+  if (weight_sync_every < 1) throw InvalidArgument("train: 'weight_sync_every' must be >= 1");
+  if (!(demo_fraction >= 0 && demo_fraction < 1)) throw InvalidArgument("train: 'demo_fraction' must be in [0, 1)");
+  if (torch_threads < 1) throw InvalidArgument("train: 'torch_threads' must be >= 1");
+}
+
+void TrainOptions::Load(ConfigNode& node) {
+  int env = static_cast<int>(env_steps), starts = static_cast<int>(training_starts);
+  int cap = static_cast<int>(replay_capacity), dcap = static_cast<int>(demo_capacity);
+  int ckpt = static_cast<int>(checkpoint_every);
+  node.Get("env_steps", &env);
+  node.Get("training_starts", &starts);
+  node.Get("batch_size", &batch_size);
+  node.Get("critic_actor_ratio", &critic_actor_ratio);
+  node.Get("learner_steps_per_env_step", &learner_steps_per_env_step);
+  node.Get("replay_capacity", &cap);
+  node.Get("demo_capacity", &dcap);
+  node.Get("weight_sync_every", &weight_sync_every);
+  node.Get("demo_fraction", &demo_fraction);
+  node.Get("checkpoint_every", &ckpt);
+  node.Get("eval_episodes", &eval_episodes);
+  node.Get("torch_threads", &torch_threads);
+  node.CheckNoUnknownKeys();
+  env_steps = env;
+  training_starts = starts;
+  replay_capacity = cap;
+  demo_capacity = dcap;
+  checkpoint_every = ckpt;
+  Validate();
+}
+
+// ---------------------------------------------------------------- agent setup
+
+AgentSetup DescribeAgent(const TaskConfig& config, const Env& env) {
+  if (!env.observation_spec().images.empty()) {
+    throw InvalidArgument(
+        "training from pixel observations needs the image encoder (ResNet-10 with cached "
+        "features), which is not implemented yet; use --obs state");
+  }
+  AgentSetup s;
+  const VectorSpace& actions = env.action_space();
+  s.action_dim = actions.size();
+  s.obs_dim = ReplayLayout::From(env.observation_spec(), actions.size()).proprio_dim();
+  int grippers = 0;
+  for (int i = 0; i < actions.size(); ++i) {
+    const std::string& l = actions.labels.size() > static_cast<size_t>(i) ? actions.labels[i] : "";
+    if (l == "gripper" || (l.size() > 8 && l.substr(l.size() - 8) == "/gripper")) {
+      if (i < actions.size() - 2 && grippers == 0 && i != actions.size() - 1) {
+        // grippers must be the trailing components
+        bool trailing = true;
+        for (int j = i; j < actions.size(); ++j) {
+          const std::string& lj = actions.labels[j];
+          trailing &= lj == "gripper" || (lj.size() > 8 && lj.substr(lj.size() - 8) == "/gripper");
+        }
+        if (!trailing) throw InvalidArgument("agent: gripper components must come last in the action");
+      }
+      ++grippers;
+    }
+  }
+  s.options.grippers = grippers;
+  ConfigNode node = config.Section("agent");
+  s.options.Load(node);
+  return s;
+}
+
+namespace {
+
+torch::Tensor Flatten(const ReplayLayout& layout, const Observation& obs) {
+  torch::Tensor t = torch::empty({1, layout.proprio_dim()});
+  layout.FlattenProprio(obs, t.data_ptr<float>());
+  return t;
+}
+
+}  // namespace
+
+RolloutSummary Evaluate(Env& env, SacAgent& agent, const RolloutOptions& options) {
+  const ReplayLayout layout = ReplayLayout::From(env.observation_spec(), env.action_space().size());
+  PolicyFn policy = [&](Env&, const Observation& obs) {
+    const torch::Tensor a = agent.Act(Flatten(layout, obs), true);
+    return Action(a.data_ptr<float>(), a.data_ptr<float>() + a.size(1));
+  };
+  return RunRollouts(env, policy, options);
+}
+
+// ---------------------------------------------------------------- checkpoints
+
+namespace {
+
+void WriteCheckpoint(const std::string& dir, SacAgent& agent, const TaskConfig& config, int64_t env_steps,
+                     int64_t learner_steps) {
+  const fs::path final_dir(dir);
+  const fs::path tmp = final_dir.string() + ".tmp";
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  nn::SaveSafetensors((tmp / "weights.safetensors").string(), agent.Weights(),
+                      {{"format", "hilserl-sac"}, {"task", config.task}});
+  agent.SaveOptimizers((tmp / "optimizers.pt").string());
+  std::ofstream((tmp / "config.yaml").string()) << config.root.ToYaml() << "\n";
+  nlohmann::json meta = {{"env_steps", env_steps}, {"learner_steps", learner_steps}, {"task", config.task},
+                         {"obs_dim", agent.obs_dim()}, {"action_dim", agent.env_action_dim()}};
+  std::ofstream((tmp / "meta.json").string()) << meta.dump(2) << "\n";
+  // Replace atomically: a reader sees the old or the new checkpoint, never half of one.
+  const fs::path old = final_dir.string() + ".old";
+  fs::remove_all(old);
+  if (fs::exists(final_dir)) fs::rename(final_dir, old);
+  fs::rename(tmp, final_dir);
+  fs::remove_all(old);
+}
+
+// ---------------------------------------------------------------- actor -> learner queue
+
+struct StepItem {
+  uint64_t episode_id = 0;
+  int step = 0;
+  std::shared_ptr<const Observation> obs, next_obs;
+  Action action;
+  float reward = 0;
+  bool terminated = false, truncated = false, intervened = false;
+  float grasp_penalty = 0;
+};
+
+struct EpisodeItem {
+  double episode_return = 0;
+  int length = 0;
+  bool success = false;
+  int64_t env_step = 0;
+};
+
+// Shared state between the threads. Every field behind `mu` unless atomic.
+struct Shared {
+  std::mutex mu;
+  std::condition_variable data_cv;     // new steps for the learner, or stop
+  std::condition_variable learner_cv;  // learner progressed, or stop
+  std::deque<StepItem> steps;
+  std::deque<EpisodeItem> episodes;    // for the main thread
+  bool stop = false;
+  bool actor_done = false;
+  std::exception_ptr error;
+  std::atomic<int64_t> env_steps{0};
+  std::atomic<int64_t> learner_steps{0};
+  std::atomic<bool> training_started{false};
+  // Latest actor weights.
+  nn::TensorMap weights;
+  int64_t weights_version = 0;
+
+  void Fail(std::exception_ptr e) {
+    std::lock_guard<std::mutex> l(mu);
+    if (!error) error = e;
+    stop = true;
+    data_cv.notify_all();
+    learner_cv.notify_all();
+  }
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------- training
+
+TrainResult Train(TrainRequest req) {
+  TrainOptions opt;
+  {
+    ConfigNode node = req.config.Section("train");
+    opt.Load(node);
+  }
+  nn::ConfigureCpuThreads(opt.torch_threads);
+  torch::manual_seed(req.seed);
+
+  std::unique_ptr<Env> env = MakeEnv(req.config);
+  const AgentSetup setup = DescribeAgent(req.config, *env);
+  const ReplayLayout layout = ReplayLayout::From(env->observation_spec(), static_cast<int>(setup.action_dim));
+  SacAgent learner_agent(setup.obs_dim, setup.action_dim, setup.options);
+  SacAgent actor_agent(setup.obs_dim, setup.action_dim, setup.options);
+  actor_agent.LoadWeights(learner_agent.ActorWeights(), "initial weights");
+
+  ReplayBuffer rl_buffer(opt.replay_capacity, layout);
+  ReplayBuffer demo_buffer(opt.demo_capacity, layout);
+  int demo_episodes = 0;
+  if (!req.demos.empty()) {
+    const auto episodes = ReadEpisodes(req.demos);
+    CheckEpisodesMatch(episodes, env->observation_spec(), static_cast<int>(setup.action_dim), req.demos);
+    uint64_t id = 1ull << 62;
+    for (const auto& ep : episodes) {
+      for (int t = 0; t < ep.length(); ++t) {
+        StepRecord r{id, t, &ep.observations[t], &ep.observations[t + 1], ep.actions[t], ep.rewards[t],
+                     ep.terminated[t] != 0, ep.truncated[t] != 0, ep.grasp_penalty[t], ep.intervened[t] != 0};
+        demo_buffer.Add(r);
+      }
+      ++id;
+      ++demo_episodes;
+    }
+    spdlog::info("loaded {} demo episodes ({} transitions) from {}", demo_episodes, demo_buffer.size(), req.demos);
+  }
+
+  fs::create_directories(req.run_dir);
+  std::ofstream episodes_csv(fs::path(req.run_dir) / "episodes.csv");
+  episodes_csv << "episode,env_step,return,length,success,wall_s\n";
+  std::ofstream learner_csv(fs::path(req.run_dir) / "learner.csv");
+  learner_csv << "learner_step,env_step,critic_loss,q_mean,actor_loss,temperature,entropy,grasp_loss,updates_per_s\n";
+
+  Shared shared;
+  const auto start = std::chrono::steady_clock::now();
+  auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  const double ratio = opt.learner_steps_per_env_step;
+  // The actor may run this many env steps ahead of what the learner has consumed.
+  const int64_t max_ahead = 20;
+
+  // ---- actor thread
+  std::thread actor([&] {
+    try {
+      int64_t version = 0;
+      uint64_t episode_id = 0;
+      auto obs = std::make_shared<Observation>(env->Reset(req.seed));
+      int step = 0;
+      EpisodeItem stats;
+      while (true) {
+        {
+          std::unique_lock<std::mutex> l(shared.mu);
+          shared.learner_cv.wait(l, [&] {
+            if (shared.stop) return true;
+            if (!shared.training_started) return true;
+            const double consumed = shared.learner_steps.load() / ratio;
+            return shared.env_steps.load() - static_cast<int64_t>(consumed) < max_ahead + opt.training_starts;
+          });
+          if (shared.stop) break;
+          if (shared.weights_version != version) {
+            actor_agent.LoadWeights(shared.weights, "learner weights");
+            version = shared.weights_version;
+          }
+        }
+        const torch::Tensor a = actor_agent.Act(Flatten(layout, *obs), false);
+        Action action(a.data_ptr<float>(), a.data_ptr<float>() + a.size(1));
+        StepResult r = env->Step(action);
+        auto next = std::make_shared<Observation>(std::move(r.observation));
+        StepItem item;
+        item.episode_id = episode_id;
+        item.step = step;
+        item.obs = obs;
+        item.next_obs = next;
+        item.action = action;
+        item.reward = static_cast<float>(r.reward);
+        item.terminated = r.terminated;
+        item.truncated = r.truncated;
+        item.grasp_penalty = r.info.count("grasp_penalty") ? static_cast<float>(r.info.at("grasp_penalty")) : 0.f;
+        stats.episode_return += r.reward;
+        stats.length = step + 1;
+        const int64_t done_steps = shared.env_steps.fetch_add(1) + 1;
+        const bool last = done_steps >= opt.env_steps;
+        {
+          std::lock_guard<std::mutex> l(shared.mu);
+          shared.steps.push_back(std::move(item));
+          if (r.terminated || r.truncated) {
+            stats.success = r.info.count("success") && r.info.at("success") > 0.5;
+            stats.env_step = done_steps;
+            shared.episodes.push_back(stats);
+          }
+          if (last) shared.actor_done = true;
+        }
+        shared.data_cv.notify_all();
+        if (last) break;
+        if (r.terminated || r.truncated) {
+          ++episode_id;
+          step = 0;
+          stats = EpisodeItem();
+          obs = std::make_shared<Observation>(env->Reset(req.seed + episode_id));
+        } else {
+          ++step;
+          obs = next;
+        }
+      }
+    } catch (...) {
+      shared.Fail(std::current_exception());
+    }
+  });
+
+  // ---- learner thread
+  TrainResult result;
+  std::thread learner([&] {
+    try {
+      Rng rng(req.seed ^ 0x1ea4e5ULL);
+      SampleBatch batch;
+      batch.Resize(layout, opt.batch_size);
+      const int demo_rows = demo_buffer.size() > 0 ? static_cast<int>(opt.batch_size * opt.demo_fraction) : 0;
+      int64_t next_checkpoint = opt.checkpoint_every > 0 ? opt.checkpoint_every : INT64_MAX;
+      int64_t inserted = 0;
+      auto last_log = std::chrono::steady_clock::now();
+      int64_t last_log_steps = 0;
+      UpdateInfo info;
+      // Learner steps owed for the data inserted so far.
+      auto target = [&] { return static_cast<int64_t>(ratio * static_cast<double>(inserted - opt.training_starts + 1)); };
+      while (true) {
+        std::deque<StepItem> items;
+        bool done = false;
+        {
+          std::unique_lock<std::mutex> l(shared.mu);
+          shared.data_cv.wait(l, [&] {
+            if (shared.stop || !shared.steps.empty()) return true;
+            if (rl_buffer.size() < opt.training_starts) return shared.actor_done;
+            return shared.learner_steps.load() < target() || shared.actor_done;
+          });
+          if (shared.stop) break;
+          items.swap(shared.steps);
+          done = shared.actor_done && items.empty();
+        }
+        for (const auto& it : items) {
+          StepRecord r{it.episode_id, it.step, it.obs.get(), it.next_obs.get(), it.action, it.reward,
+                       it.terminated, it.truncated, it.grasp_penalty, it.intervened};
+          rl_buffer.Add(r);
+          ++inserted;
+        }
+        if (rl_buffer.size() < opt.training_starts) {
+          if (done) break;
+          continue;
+        }
+        shared.training_started = true;
+        while (shared.learner_steps.load() < target()) {
+          for (int k = 0; k < opt.critic_actor_ratio; ++k) {
+            if (demo_rows > 0) demo_buffer.SampleInto(0, demo_rows, rng, &batch);
+            rl_buffer.SampleInto(demo_rows, opt.batch_size - demo_rows, rng, &batch);
+            TrainBatch b;
+            const int64_t n = opt.batch_size, d = layout.proprio_dim(), ad = layout.action_dim;
+            b.obs = torch::from_blob(batch.obs.data(), {n, d}).clone();
+            b.next_obs = torch::from_blob(batch.next_obs.data(), {n, d}).clone();
+            b.actions = torch::from_blob(batch.actions.data(), {n, ad}).clone();
+            b.rewards = torch::from_blob(batch.rewards.data(), {n}).clone();
+            b.terminated = torch::from_blob(batch.terminated.data(), {n}).clone();
+            b.grasp_penalty = torch::from_blob(batch.grasp_penalty.data(), {n}).clone();
+            info = learner_agent.Update(b, k + 1 == opt.critic_actor_ratio);
+          }
+          const int64_t ls = shared.learner_steps.fetch_add(1) + 1;
+          if (ls % opt.weight_sync_every == 0) {
+            std::lock_guard<std::mutex> l(shared.mu);
+            shared.weights = learner_agent.ActorWeights();
+            for (auto& [k, v] : shared.weights) v = v.clone();
+            ++shared.weights_version;
+          }
+          shared.learner_cv.notify_all();
+          if (ls % 100 == 0) {
+            const auto now = std::chrono::steady_clock::now();
+            const double dt = std::chrono::duration<double>(now - last_log).count();
+            const double ups = (ls - last_log_steps) * opt.critic_actor_ratio / std::max(dt, 1e-9);
+            last_log = now;
+            last_log_steps = ls;
+            learner_csv << fmt::format("{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.1f}\n", ls,
+                                       shared.env_steps.load(), info.critic_loss, info.q_mean, info.actor_loss,
+                                       info.temperature, info.entropy, info.grasp_loss, ups);
+          }
+          if (inserted >= next_checkpoint) {
+            WriteCheckpoint((fs::path(req.run_dir) / "checkpoints" / fmt::format("step_{:07d}", inserted)).string(),
+                            learner_agent, req.config, inserted, ls);
+            next_checkpoint += opt.checkpoint_every;
+          }
+          {
+            std::lock_guard<std::mutex> l(shared.mu);
+            if (!shared.steps.empty() || shared.stop) break;  // insert fresh data first
+          }
+        }
+        if (done && shared.learner_steps.load() >= target()) break;
+      }
+      learner_csv.flush();
+    } catch (...) {
+      shared.Fail(std::current_exception());
+    }
+    std::lock_guard<std::mutex> l(shared.mu);
+    shared.stop = true;
+    shared.learner_cv.notify_all();
+  });
+
+  // ---- main thread: progress and episode log
+  std::optional<ProgressBar> bar;
+  if (req.progress) bar.emplace("train", opt.env_steps);
+  std::deque<bool> recent;
+  int episodes = 0;
+  while (true) {
+    std::deque<EpisodeItem> eps;
+    bool finished;
+    {
+      std::unique_lock<std::mutex> l(shared.mu);
+      shared.learner_cv.wait_for(l, std::chrono::milliseconds(200));
+      eps.swap(shared.episodes);
+      finished = shared.stop;
+    }
+    for (const auto& e : eps) {
+      ++episodes;
+      recent.push_back(e.success);
+      if (recent.size() > 20) recent.pop_front();
+      episodes_csv << fmt::format("{},{},{:.4f},{},{},{:.2f}\n", episodes, e.env_step, e.episode_return, e.length,
+                                  e.success ? 1 : 0, seconds());
+    }
+    double rate = 0;
+    for (bool s : recent) rate += s;
+    if (!recent.empty()) rate /= static_cast<double>(recent.size());
+    result.recent_success = rate;
+    const double t = seconds();
+    if (bar) {
+      bar->Update(shared.env_steps.load(),
+                  fmt::format("ep {} success(20) {:.2f} | {:.0f} env steps/s {:.0f} updates/s", episodes, rate,
+                              shared.env_steps.load() / std::max(t, 1e-9),
+                              shared.learner_steps.load() * opt.critic_actor_ratio / std::max(t, 1e-9)));
+    }
+    if (finished) break;
+  }
+  actor.join();
+  learner.join();
+  if (bar) bar->Finish();
+  episodes_csv.flush();
+  if (shared.error) std::rethrow_exception(shared.error);
+
+  result.env_steps = shared.env_steps.load();
+  result.learner_steps = shared.learner_steps.load();
+  result.episodes = episodes;
+  result.wall_time_s = seconds();
+  result.updates_per_s = result.learner_steps * opt.critic_actor_ratio / std::max(result.wall_time_s, 1e-9);
+  result.env_steps_per_s = result.env_steps / std::max(result.wall_time_s, 1e-9);
+  result.checkpoint = (fs::path(req.run_dir) / "checkpoints" / "final").string();
+  WriteCheckpoint(result.checkpoint, learner_agent, req.config, result.env_steps, result.learner_steps);
+
+  if (opt.eval_episodes > 0) {
+    RolloutOptions ro;
+    ro.episodes = opt.eval_episodes;
+    ro.seed = 1000000 + req.seed;
+    ro.progress = req.progress;
+    result.eval = Evaluate(*env, learner_agent, ro);
+  }
+  return result;
+}
+
+LoadedPolicy LoadCheckpoint(const std::string& dir, const std::vector<std::string>& overrides) {
+  const fs::path root(dir);
+  const fs::path config_path = root / "config.yaml";
+  const fs::path weights_path = root / "weights.safetensors";
+  if (!fs::exists(config_path) || !fs::exists(weights_path)) {
+    throw NotFound(fmt::format("'{}' is not a checkpoint directory (expected config.yaml and weights.safetensors)", dir));
+  }
+  std::ifstream in(config_path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  LoadedPolicy out{TaskConfig::FromYaml(text, config_path.string()), nullptr, nullptr};
+  for (const auto& o : overrides) out.config.root.SetFromAssignment(o);
+  out.env = MakeEnv(out.config);
+  const AgentSetup setup = DescribeAgent(out.config, *out.env);
+  out.agent = std::make_unique<SacAgent>(setup.obs_dim, setup.action_dim, setup.options);
+  out.agent->LoadWeights(nn::LoadSafetensors(weights_path.string()), weights_path.string());
+  return out;
+}
+
+}  // namespace hilserl

@@ -1,0 +1,85 @@
+// Single-process HIL-SERL training: an actor thread and a learner thread (DESIGN.md
+// decision 1, the embedded default).
+//
+//   actor thread:   env + its own copy of the policy -> step records -> bounded queue
+//   learner thread: queue -> RL buffer (every step) [+ demo buffer: demos from HDF5]
+//                   -> batches (half demo, half RL when demos exist) -> SAC/RLPD updates
+//                   -> publishes policy weights every weight_sync_every learner steps
+//   main thread:    progress bar, metrics CSV, checkpoints
+//
+// A rate limiter keeps learner steps per env step near `learner_steps_per_env_step` once
+// training has started, so the result does not depend on which thread is faster.
+// Errors in either thread stop the run and are rethrown by Train().
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "agents/sac.h"
+#include "core/config.h"
+#include "runtime/rollout.h"
+#include "wrappers/make_env.h"
+
+namespace hilserl {
+
+struct TrainOptions {
+  int64_t env_steps = 20000;          // total environment steps
+  int64_t training_starts = 100;      // RL transitions before the first update
+  int batch_size = 256;
+  int critic_actor_ratio = 2;         // updates per learner step; the last also trains the actor
+  double learner_steps_per_env_step = 1.0;
+  int64_t replay_capacity = 200000;
+  int64_t demo_capacity = 100000;
+  int weight_sync_every = 50;         // learner steps between weight pushes to the actor
+  double demo_fraction = 0.5;         // share of each batch from the demo buffer
+  int64_t checkpoint_every = 5000;    // env steps (0 = only at the end)
+  int eval_episodes = 20;             // deterministic evaluation at the end (0 = none)
+  int torch_threads = 1;              // intra-op threads of the learner
+
+  void Validate() const;
+  void Load(ConfigNode& node);
+};
+
+struct TrainResult {
+  int64_t env_steps = 0;
+  int64_t learner_steps = 0;
+  int episodes = 0;
+  double recent_success = 0.0;   // over the last 20 training episodes
+  double wall_time_s = 0.0;
+  double updates_per_s = 0.0;
+  double env_steps_per_s = 0.0;
+  std::string checkpoint;        // path of the final checkpoint
+  RolloutSummary eval;           // final evaluation (if eval_episodes > 0)
+};
+
+struct TrainRequest {
+  TaskConfig config;             // task, env, wrappers, agent and train sections
+  std::string demos;             // HDF5 episodes for the demo buffer ("" = none)
+  std::string run_dir = "runs/run";
+  uint64_t seed = 0;
+  bool progress = true;
+};
+
+TrainResult Train(TrainRequest request);
+
+// Builds the agent a config describes for an env (obs layout -> feature size).
+struct AgentSetup {
+  SacOptions options;
+  int64_t obs_dim = 0;
+  int64_t action_dim = 0;
+};
+AgentSetup DescribeAgent(const TaskConfig& config, const Env& env);
+
+// Deterministic evaluation of a trained agent on `env`.
+RolloutSummary Evaluate(Env& env, SacAgent& agent, const RolloutOptions& options);
+
+// Loads a checkpoint directory (weights.safetensors + config.yaml) into a fresh env and
+// agent. Throws NotFound / DataLoss naming the file.
+struct LoadedPolicy {
+  TaskConfig config;
+  std::unique_ptr<Env> env;
+  std::unique_ptr<SacAgent> agent;
+};
+LoadedPolicy LoadCheckpoint(const std::string& checkpoint_dir, const std::vector<std::string>& overrides = {});
+
+}  // namespace hilserl
