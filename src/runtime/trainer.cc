@@ -74,21 +74,16 @@ AgentSetup DescribeAgent(const TaskConfig& config, const Env& env) {
   const VectorSpace& actions = env.action_space();
   s.action_dim = actions.size();
   s.obs_dim = ReplayLayout::From(env.observation_spec(), actions.size()).proprio_dim();
+  // Gripper components ("gripper", "<arm>/gripper") must be the trailing ones: the grasp
+  // critic chooses them, the policy the rest.
+  auto is_gripper = [&](int i) {
+    const std::string& l = i < static_cast<int>(actions.labels.size()) ? actions.labels[i] : std::string();
+    return l == "gripper" || (l.size() > 8 && l.compare(l.size() - 8, 8, "/gripper") == 0);
+  };
   int grippers = 0;
-  for (int i = 0; i < actions.size(); ++i) {
-    const std::string& l = actions.labels.size() > static_cast<size_t>(i) ? actions.labels[i] : "";
-    if (l == "gripper" || (l.size() > 8 && l.substr(l.size() - 8) == "/gripper")) {
-      if (i < actions.size() - 2 && grippers == 0 && i != actions.size() - 1) {
-        // grippers must be the trailing components
-        bool trailing = true;
-        for (int j = i; j < actions.size(); ++j) {
-          const std::string& lj = actions.labels[j];
-          trailing &= lj == "gripper" || (lj.size() > 8 && lj.substr(lj.size() - 8) == "/gripper");
-        }
-        if (!trailing) throw InvalidArgument("agent: gripper components must come last in the action");
-      }
-      ++grippers;
-    }
+  while (grippers < actions.size() && is_gripper(actions.size() - 1 - grippers)) ++grippers;
+  for (int i = 0; i < actions.size() - grippers; ++i) {
+    if (is_gripper(i)) throw InvalidArgument("agent: gripper components must come last in the action space");
   }
   s.options.grippers = grippers;
   ConfigNode node = config.Section("agent");
