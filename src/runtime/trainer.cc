@@ -371,6 +371,7 @@ TrainResult Train(TrainRequest req) {
             learner_csv << fmt::format("{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.1f}\n", ls,
                                        shared.env_steps.load(), info.critic_loss, info.q_mean, info.actor_loss,
                                        info.temperature, info.entropy, info.grasp_loss, ups);
+            learner_csv.flush();
           }
           if (inserted >= next_checkpoint) {
             WriteCheckpoint((fs::path(req.run_dir) / "checkpoints" / fmt::format("step_{:07d}", inserted)).string(),
@@ -414,6 +415,7 @@ TrainResult Train(TrainRequest req) {
       episodes_csv << fmt::format("{},{},{:.4f},{},{},{:.2f}\n", episodes, e.env_step, e.episode_return, e.length,
                                   e.success ? 1 : 0, seconds());
     }
+    if (!eps.empty()) episodes_csv.flush();  // so the run can be watched while it trains
     double rate = 0;
     for (bool s : recent) rate += s;
     if (!recent.empty()) rate /= static_cast<double>(recent.size());
