@@ -25,6 +25,7 @@ void SacOptions::Validate() const {
   }
   if (!(init_temperature > 0)) throw InvalidArgument("agent: 'init_temperature' must be > 0");
   if (grippers < 0 || grippers > 2) throw InvalidArgument("agent: 'grippers' must be 0, 1 or 2");
+  if (!(grasp_epsilon >= 0 && grasp_epsilon <= 1)) throw InvalidArgument("agent: 'grasp_epsilon' must be in [0, 1]");
 }
 
 void SacOptions::Load(ConfigNode& node) {
@@ -43,6 +44,7 @@ void SacOptions::Load(ConfigNode& node) {
   node.Get("backup_entropy", &backup_entropy);
   node.Get("grippers", &grippers);
   node.Get("grasp_lr", &grasp_lr);
+  node.Get("grasp_epsilon", &grasp_epsilon);
   node.CheckNoUnknownKeys();
   Validate();
 }
@@ -114,7 +116,11 @@ torch::Tensor SacAgent::Act(const torch::Tensor& obs, bool deterministic) {
   const nn::PolicyOutput out = policy_->forward(obs.to(device_), deterministic);
   torch::Tensor action = deterministic ? out.mean : out.action;
   if (num_grasp_actions_ > 0) {
-    const torch::Tensor idx = grasp_->forward(obs.to(device_)).argmax(-1);
+    torch::Tensor idx = grasp_->forward(obs.to(device_)).argmax(-1);
+    if (!deterministic && options_.grasp_epsilon > 0) {
+      const torch::Tensor explore = torch::rand({idx.size(0)}, torch::TensorOptions().device(device_)) < options_.grasp_epsilon;
+      idx = torch::where(explore, torch::randint_like(idx, num_grasp_actions_), idx);
+    }
     action = torch::cat({action, GripperValues(idx)}, -1);
   }
   return action;

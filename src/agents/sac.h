@@ -42,6 +42,9 @@ struct SacOptions {
   bool backup_entropy = true;
   int grippers = 0;             // discrete gripper components at the end of the action
   double grasp_lr = 3e-4;
+  // Exploration of the grasp critic when acting stochastically: with this probability a
+  // uniformly random gripper action replaces the argmax (DQN epsilon-greedy).
+  double grasp_epsilon = 0.1;
 
   void Validate() const;
   void Load(ConfigNode& node);

@@ -107,6 +107,18 @@ TEST(SacTest, GraspCriticLearnsASmallDiscreteTask) {
   EXPECT_EQ(act[1][1].item<float>(), 1.0f);   // open
 }
 
+TEST(SacTest, GraspEpsilonExploresOnlyWhenStochastic) {
+  torch::manual_seed(4);
+  SacOptions o = Tiny(1);
+  o.grasp_epsilon = 1.0;
+  SacAgent agent(2, 2, o);
+  const torch::Tensor s = torch::zeros({300, 2});
+  const torch::Tensor g = agent.Act(s, false).select(1, 1);
+  for (float v : {-1.f, 0.f, 1.f}) EXPECT_GT((g == v).sum().item<int64_t>(), 50) << v;
+  const torch::Tensor d = agent.Act(s, true).select(1, 1);
+  EXPECT_EQ((d == d[0]).sum().item<int64_t>(), 300);  // argmax only
+}
+
 TEST(SacTest, WeightsRoundTripAndOptionsValidate) {
   torch::manual_seed(3);
   SacAgent a(4, 3, Tiny(1)), b(4, 3, Tiny(1));
