@@ -6,7 +6,8 @@ BUILD_DIR ?= build
 JOBS ?= 2
 BUILD_TYPE ?= Release
 OUT ?= out
-DEMO_EPISODES ?= 20
+DEMO_DEMOS ?= 20
+DEMO_STEPS ?= 10000
 
 .PHONY: all deps configure build test demo bench clean
 
@@ -24,16 +25,28 @@ build: configure
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS) --timeout 600
 
-# Until training exists (issue 3/4), the demo is the scripted expert on PickCube from
-# pixels, recorded to a video.
+# The main job as far as it exists today: 20 scripted demonstrations, SAC/RLPD training
+# on PickCube from state observations (actor + learner threads), a 100-episode
+# evaluation, and videos of the scripted expert and of the trained policy. Simulated
+# interventions and pixel observations join when they land (see README.md).
 demo: build
-	./$(BUILD_DIR)/hilserl rollout --task pick_cube --policy scripted --obs pixels \
-	    --episodes $(DEMO_EPISODES) --video $(OUT)/demo_pick_cube.mp4 --json $(OUT)/demo_pick_cube.json
+	./$(BUILD_DIR)/hilserl record-demos --task pick_cube --operator scripted --episodes $(DEMO_DEMOS) \
+	    --out $(OUT)/demo/demos.h5
+	./$(BUILD_DIR)/hilserl train --task pick_cube --obs state --demos $(OUT)/demo/demos.h5 \
+	    --steps $(DEMO_STEPS) --run-dir $(OUT)/demo/run --set train.eval_episodes=0
+	./$(BUILD_DIR)/hilserl eval --checkpoint $(OUT)/demo/run --episodes 100 --json $(OUT)/demo/eval.json
+	./$(BUILD_DIR)/hilserl eval --checkpoint $(OUT)/demo/run --episodes 2 --no-progress \
+	    --video $(OUT)/demo/policy.mp4 > /dev/null
+	./$(BUILD_DIR)/hilserl rollout --task pick_cube --policy scripted --obs pixels --episodes 2 \
+	    --no-progress --video $(OUT)/demo/expert.mp4 > /dev/null
+	@echo "videos: $(OUT)/demo/expert.mp4 (scripted expert), $(OUT)/demo/policy.mp4 (trained policy)"
 
 bench: build
 	mkdir -p $(OUT)
-	./$(BUILD_DIR)/hilserl_bench --benchmark_out=$(OUT)/bench.json --benchmark_out_format=json \
+	./$(BUILD_DIR)/hilserl_bench --benchmark_out=$(OUT)/bench_env.json --benchmark_out_format=json \
 	    --benchmark_counters_tabular=true
+	./$(BUILD_DIR)/hilserl_learner_bench --benchmark_out=$(OUT)/bench_learner.json \
+	    --benchmark_out_format=json --benchmark_counters_tabular=true
 
 clean:
 	rm -rf $(BUILD_DIR)
