@@ -1,5 +1,6 @@
 // `hilserl record-demos`: records successful episodes of an operator into an HDF5 file.
 #include <iostream>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -7,6 +8,7 @@
 #include "core/error.h"
 #include "core/progress.h"
 #include "data/episode_dataset.h"
+#include "runtime/rollout.h"
 #include "wrappers/make_env.h"
 
 namespace hilserl::cli {
@@ -21,6 +23,7 @@ struct Flags {
   uint64_t seed = 0;
   std::string out = "demos.h5";
   std::vector<std::string> overrides;
+  bool progress = true;
 };
 
 void Run(const Flags& f) {
@@ -35,37 +38,19 @@ void Run(const Flags& f) {
   auto expert = MakeExpert(config);
   EpisodeWriter writer(f.out, DatasetInfo{env->name(), env->control_dt(), env->action_space().labels});
   const int max_attempts = f.max_attempts > 0 ? f.max_attempts : 3 * f.episodes + 10;
-  ProgressBar bar("record", f.episodes);
+  std::optional<ProgressBar> bar;
+  if (f.progress) bar.emplace("record", f.episodes);
   int attempts = 0, kept = 0, steps = 0;
   while (kept < f.episodes && attempts < max_attempts) {
-    const uint64_t seed = f.seed + static_cast<uint64_t>(attempts++);
-    expert->Reset(seed);
-    Episode ep;
-    ep.seed = seed;
-    ep.observations.push_back(env->Reset(seed));
-    while (true) {
-      const Action a = env->FromBaseAction(expert->Act(env->privileged_state(), env->base_action_space()));
-      StepResult r = env->Step(a);
-      ep.actions.push_back(a);
-      ep.rewards.push_back(static_cast<float>(r.reward));
-      ep.grasp_penalty.push_back(r.info.count("grasp_penalty") ? static_cast<float>(r.info.at("grasp_penalty")) : 0.f);
-      ep.terminated.push_back(r.terminated);
-      ep.truncated.push_back(r.truncated);
-      ep.intervened.push_back(1);  // every demo step is the operator's
-      ep.observations.push_back(std::move(r.observation));
-      if (r.terminated || r.truncated) {
-        ep.success = r.info.count("success") && r.info.at("success") > 0.5;
-        break;
-      }
-    }
+    const Episode ep = RecordExpertEpisode(*env, *expert, f.seed + static_cast<uint64_t>(attempts++));
     if (ep.success) {
       writer.Write(ep);
       ++kept;
       steps += ep.length();
     }
-    bar.Update(kept, fmt::format("attempts {}", attempts));
+    if (bar) bar->Update(kept, fmt::format("attempts {}", attempts));
   }
-  bar.Finish(fmt::format("attempts {}", attempts));
+  if (bar) bar->Finish(fmt::format("attempts {}", attempts));
   writer.Close();
   std::cout << fmt::format("kept {} successful episodes of {} ({} transitions) -> {}\n", kept, attempts, steps, f.out);
   if (kept < f.episodes) {
@@ -90,6 +75,7 @@ void AddRecordDemosCommand(CLI::App& app) {
   cmd->add_option("--obs", f->obs, "state or pixels (overrides the config)")->check(CLI::IsMember({"state", "pixels"}));
   cmd->add_option("--out,-o", f->out, "Output HDF5 file")->capture_default_str();
   cmd->add_option("--set", f->overrides, "Override a config value (section.key=value), repeatable");
+  cmd->add_flag("!--no-progress", f->progress, "Do not draw a progress bar");
   cmd->callback([f] { Run(*f); });
 }
 

@@ -28,6 +28,28 @@ PolicyFn RandomPolicy(uint64_t seed) {
   };
 }
 
+Episode RecordExpertEpisode(Env& env, ScriptedExpert& expert, uint64_t seed) {
+  Episode ep;
+  ep.seed = seed;
+  expert.Reset(seed);
+  ep.observations.push_back(env.Reset(seed));
+  while (true) {
+    const Action a = env.FromBaseAction(expert.Act(env.privileged_state(), env.base_action_space()));
+    StepResult r = env.Step(a);
+    ep.actions.push_back(a);
+    ep.rewards.push_back(static_cast<float>(r.reward));
+    ep.grasp_penalty.push_back(r.info.count("grasp_penalty") ? static_cast<float>(r.info.at("grasp_penalty")) : 0.f);
+    ep.terminated.push_back(r.terminated);
+    ep.truncated.push_back(r.truncated);
+    ep.intervened.push_back(1);
+    ep.observations.push_back(std::move(r.observation));
+    if (r.terminated || r.truncated) {
+      ep.success = r.info.count("success") && r.info.at("success") > 0.5;
+      return ep;
+    }
+  }
+}
+
 namespace {
 
 std::vector<std::string> VideoCameras(Env& env, const RolloutOptions& o) {

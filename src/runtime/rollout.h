@@ -9,6 +9,7 @@
 
 #include "core/types.h"
 #include "envs/env.h"
+#include "data/episode_dataset.h"
 #include "envs/expert.h"
 
 namespace hilserl {
@@ -22,6 +23,11 @@ using PolicyFn = std::function<Action(Env& env, const Observation& obs)>;
 PolicyFn ExpertPolicy(ScriptedExpert* expert);
 // Uniform random actions in the env's action space.
 PolicyFn RandomPolicy(uint64_t seed);
+
+// Runs one episode of the scripted expert through the (wrapped) env and records it in
+// the env's action space (what a learner trains on); every step is marked intervened,
+// since the operator drove it.
+Episode RecordExpertEpisode(Env& env, ScriptedExpert& expert, uint64_t seed);
 
 struct EpisodeResult {
   uint64_t seed = 0;

@@ -25,24 +25,7 @@ void RecordDemos(const std::string& task, const std::string& path, int n, const 
   auto env = MakeEnv(config);
   auto expert = MakeExpert(config);
   EpisodeWriter w(path, DatasetInfo{env->name(), env->control_dt(), env->action_space().labels});
-  for (int i = 0; i < n; ++i) {
-    Episode ep;
-    expert->Reset(i);
-    ep.observations.push_back(env->Reset(i));
-    while (true) {
-      const Action a = env->FromBaseAction(expert->Act(env->privileged_state(), env->base_action_space()));
-      StepResult r = env->Step(a);
-      ep.actions.push_back(a);
-      ep.rewards.push_back(static_cast<float>(r.reward));
-      ep.grasp_penalty.push_back(0);
-      ep.terminated.push_back(r.terminated);
-      ep.truncated.push_back(r.truncated);
-      ep.intervened.push_back(1);
-      ep.observations.push_back(r.observation);
-      if (r.terminated || r.truncated) break;
-    }
-    w.Write(ep);
-  }
+  for (int i = 0; i < n; ++i) w.Write(RecordExpertEpisode(*env, *expert, i));
   w.Close();
 }
 
