@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include "agents/sac.h"
+#include "nn/resnet.h"
 
 namespace hilserl {
 namespace {
@@ -64,6 +65,67 @@ BENCHMARK(BM_SacUpdate)
     ->Args({64, 1, 1})
     ->Args({576, 1, 1})
     ->Args({64, 1, 2})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// Frozen ResNet-10 forward on 128x128 images: what the actor pays per camera per step
+// (batch 1) and what caching features for a batch costs. mode 0 = fp32 NCHW, 1 = fp32
+// channels-last, 2 = bf16 channels-last (AMX/AVX-512 through oneDNN where the CPU has it).
+// ResNet-10 at 128x128 is ~0.57 GFLOP per image (multiply-add = 2 FLOPs).
+void BM_ResNet10Forward(benchmark::State& state) {
+  const int64_t batch = state.range(0);
+  const int mode = static_cast<int>(state.range(1));
+  nn::ConfigureCpuThreads(1);
+  torch::manual_seed(0);
+  nn::ResNet10 net;
+  net->eval();
+  torch::NoGradGuard no_grad;
+  torch::Tensor x = nn::ResNet10Impl::Preprocess(torch::randint(0, 256, {batch, 128, 128, 3}).to(torch::kUInt8));
+  if (mode >= 1) {
+    for (auto& p : net->parameters()) {
+      if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
+    }
+    x = x.contiguous(torch::MemoryFormat::ChannelsLast);
+  }
+  if (mode == 2) {
+    net->to(torch::kBFloat16);
+    x = x.to(torch::kBFloat16);
+  }
+  // Count FLOPs once from the conv shapes: 2 * Cout * Cin * k * k * Hout * Wout.
+  double flops = 0;
+  {
+    int64_t h = 64;
+    flops += 2.0 * 64 * 3 * 49 * h * h;  // stem at 64x64
+    h = 32;                              // after max pool
+    int64_t in = 64;
+    for (int s = 0; s < 4; ++s) {
+      const int64_t out = 64 << s;
+      if (s > 0) h /= 2;
+      flops += 2.0 * out * in * 9 * h * h + 2.0 * out * out * 9 * h * h;
+      if (s > 0) flops += 2.0 * out * in * h * h;
+      in = out;
+    }
+  }
+  flops *= static_cast<double>(batch);
+  const auto t0 = std::chrono::steady_clock::now();
+  for (auto _ : state) {
+    torch::Tensor y = net->forward(x);
+    benchmark::DoNotOptimize(y.data_ptr());
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double gflops = flops * static_cast<double>(state.iterations()) / seconds / 1e9;
+  state.counters["images_per_s"] = static_cast<double>(batch * state.iterations()) / seconds;
+  state.counters["GFLOPs_per_s"] = gflops;
+  state.counters["pct_of_peak"] = 100.0 * gflops / (mode == 2 ? 900.0 : 300.0);
+  state.SetLabel(mode == 0 ? "fp32 NCHW" : mode == 1 ? "fp32 channels-last" : "bf16 channels-last");
+}
+BENCHMARK(BM_ResNet10Forward)
+    ->ArgNames({"batch", "mode"})
+    ->Args({1, 0})
+    ->Args({1, 1})
+    ->Args({1, 2})
+    ->Args({32, 0})
+    ->Args({32, 2})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

@@ -122,3 +122,61 @@ TEST(SafetensorsTest, RoundTripAndClearErrors) {
 
 }  // namespace
 }  // namespace hilserl::nn
+
+#include "nn/resnet.h"
+
+namespace hilserl::nn {
+namespace {
+
+TEST(ResNet10Test, ShapesNamesAndLoading) {
+  torch::manual_seed(5);
+  ResNet10 net;
+  torch::NoGradGuard g;
+  const torch::Tensor images = torch::randint(0, 256, {2, 128, 128, 3}).to(torch::kUInt8);
+  const torch::Tensor out = net->forward(images);
+  EXPECT_EQ(out.sizes(), (std::vector<int64_t>{2, 512, 4, 4}));
+  const TensorMap sd = StateDict(*net);
+  ASSERT_TRUE(sd.count("embedder.embedder.convolution.weight"));
+  EXPECT_EQ(sd.at("embedder.embedder.convolution.weight").sizes(), (std::vector<int64_t>{64, 3, 7, 7}));
+  EXPECT_EQ(sd.at("encoder.stages.3.layers.0.layer.1.convolution.weight").sizes(),
+            (std::vector<int64_t>{512, 512, 3, 3}));
+  EXPECT_TRUE(sd.count("encoder.stages.1.layers.0.shortcut.normalization.bias"));
+  EXPECT_FALSE(sd.count("encoder.stages.0.layers.0.shortcut.convolution.weight"));
+  // 10 conv layers with weights (stem + 4 x 2) plus 3 projection shortcuts.
+  int convs = 0;
+  for (const auto& [k, v] : sd) convs += k.find("convolution.weight") != std::string::npos;
+  EXPECT_EQ(convs, 12);
+
+  // Weights from a file reproduce the same features; a missing tensor is named.
+  ResNet10 other;
+  LoadStateDict(*other, sd, "resnet10.safetensors");
+  EXPECT_TRUE(torch::allclose(other->forward(images), out));
+  TensorMap missing = sd;
+  missing.erase("encoder.stages.2.layers.0.layer.0.normalization.weight");
+  try {
+    LoadStateDict(*other, missing, "resnet10.safetensors");
+    FAIL();
+  } catch (const DataLoss& e) {
+    EXPECT_NE(std::string(e.what()).find("encoder.stages.2.layers.0.layer.0.normalization.weight"), std::string::npos);
+  }
+}
+
+TEST(ImageHeadTest, SpatialEmbeddingMatchesDefinition) {
+  torch::manual_seed(6);
+  SpatialEmbeddings emb(3, 2, 2, 4);
+  const torch::Tensor x = torch::randn({5, 3, 2, 2});
+  const torch::Tensor y = emb->forward(x);
+  ASSERT_EQ(y.sizes(), (std::vector<int64_t>{5, 12}));
+  const torch::Tensor k = emb->named_parameters()["kernel"];  // [C, HW, F]
+  // Feature (c = 1, f = 2) of sample 3 by the definition sum_{h,w} x[c,h,w] k[c,hw,f].
+  const double expected = (x[3][1].flatten() * k[1].select(1, 2)).sum().item<double>();
+  EXPECT_NEAR(y[3][1 * 4 + 2].item<double>(), expected, 1e-5);
+  ImageHead head(512, 4, 4);
+  head->eval();
+  const torch::Tensor z = head->forward(torch::randn({2, 512, 4, 4}));
+  EXPECT_EQ(z.sizes(), (std::vector<int64_t>{2, 256}));
+  EXPECT_LE(z.abs().max().item<float>(), 1.0f);
+}
+
+}  // namespace
+}  // namespace hilserl::nn
