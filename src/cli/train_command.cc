@@ -17,6 +17,7 @@ struct Flags {
   int64_t steps = 0;
   uint64_t seed = 0;
   std::vector<std::string> overrides;
+  std::string operator_name = "none";
   bool progress = true;
 };
 
@@ -24,6 +25,7 @@ void Run(const Flags& f) {
   std::vector<std::string> overrides = f.overrides;
   if (!f.obs.empty()) overrides.push_back("env.obs_mode=" + f.obs);
   if (f.steps > 0) overrides.push_back(fmt::format("train.env_steps={}", f.steps));
+  if (f.operator_name == "scripted") overrides.push_back("train.interventions=true");
   TrainRequest req{TaskConfig::Load(f.task, overrides), f.demos, f.run_dir, f.seed, f.progress};
   const TrainResult r = Train(std::move(req));
   std::cout << fmt::format("trained {} env steps, {} learner steps, {} episodes in {:.0f} s "
@@ -31,6 +33,8 @@ void Run(const Flags& f) {
                            r.env_steps, r.learner_steps, r.episodes, r.wall_time_s, r.env_steps_per_s,
                            r.updates_per_s);
   std::cout << fmt::format("training success rate (last 20 episodes) {:.0f}%\n", 100 * r.recent_success);
+  std::cout << fmt::format("interventions: {} steps in total; rate over the last 20 episodes {:.1f}%\n",
+                           r.intervened_steps, 100 * r.recent_intervention_rate);
   if (!r.eval.episodes.empty()) {
     std::cout << fmt::format("evaluation: success rate {:.1f}% over {} episodes, cycle time {:.2f} s\n",
                              100 * r.eval.success_rate, r.eval.episodes.size(), r.eval.mean_cycle_time_s);
@@ -50,6 +54,11 @@ void AddTrainCommand(CLI::App& app) {
   cmd->add_option("--task", f->task, "Task name or YAML path")->capture_default_str();
   cmd->add_option("--obs", f->obs, "state or pixels (overrides the config)")->check(CLI::IsMember({"state", "pixels"}));
   cmd->add_option("--demos", f->demos, "HDF5 demonstrations for the demo buffer (from record-demos)");
+  cmd->add_option("--operator", f->operator_name,
+                  "Who supervises: none, or scripted (the simulated operator corrects the policy; see "
+                  "teleop/scripted_operator.h and the task's 'operator' section)")
+      ->check(CLI::IsMember({"none", "scripted"}))
+      ->capture_default_str();
   cmd->add_option("--steps", f->steps, "Environment steps (overrides train.env_steps)");
   cmd->add_option("--run-dir", f->run_dir, "Where checkpoints and metrics go")->capture_default_str();
   cmd->add_option("--seed", f->seed, "Seed")->capture_default_str();

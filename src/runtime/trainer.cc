@@ -19,6 +19,7 @@
 #include "core/progress.h"
 #include "data/episode_dataset.h"
 #include "data/replay_buffer.h"
+#include "teleop/scripted_operator.h"
 
 namespace hilserl {
 namespace fs = std::filesystem;
@@ -53,6 +54,7 @@ void TrainOptions::Load(ConfigNode& node) {
   node.Get("checkpoint_every", &ckpt);
   node.Get("eval_episodes", &eval_episodes);
   node.Get("torch_threads", &torch_threads);
+  node.Get("interventions", &interventions);
   node.CheckNoUnknownKeys();
   env_steps = env;
   training_starts = starts;
@@ -150,6 +152,7 @@ struct StepItem {
 struct EpisodeItem {
   double episode_return = 0;
   int length = 0;
+  int intervened = 0;
   bool success = false;
   int64_t env_step = 0;
 };
@@ -221,11 +224,20 @@ TrainResult Train(TrainRequest req) {
 
   fs::create_directories(req.run_dir);
   std::ofstream episodes_csv(fs::path(req.run_dir) / "episodes.csv");
-  episodes_csv << "episode,env_step,return,length,success,wall_s\n";
+  episodes_csv << "episode,env_step,return,length,success,intervened_steps,intervention_rate,wall_s\n";
   std::ofstream learner_csv(fs::path(req.run_dir) / "learner.csv");
   learner_csv << "learner_step,env_step,critic_loss,q_mean,actor_loss,temperature,entropy,grasp_loss,updates_per_s\n";
 
+  std::unique_ptr<ScriptedOperator> op;
+  if (opt.interventions) {
+    ScriptedOperatorOptions oo;
+    ConfigNode node = req.config.Section("operator");
+    oo.Load(node);
+    op = std::make_unique<ScriptedOperator>(MakeExpert(req.config), oo);
+  }
+
   Shared shared;
+  std::atomic<double> recent_success{0.0};
   const auto start = std::chrono::steady_clock::now();
   auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
   const double ratio = opt.learner_steps_per_env_step;
@@ -238,6 +250,7 @@ TrainResult Train(TrainRequest req) {
       int64_t version = 0;
       uint64_t episode_id = 0;
       auto obs = std::make_shared<Observation>(env->Reset(req.seed));
+      if (op) op->StartEpisode(req.seed, 0.0);
       int step = 0;
       EpisodeItem stats;
       while (true) {
@@ -257,6 +270,12 @@ TrainResult Train(TrainRequest req) {
         }
         const torch::Tensor a = actor_agent.Act(Flatten(layout, *obs), false);
         Action action(a.data_ptr<float>(), a.data_ptr<float>() + a.size(1));
+        bool intervened = false;
+        if (op) {
+          OperatorDecision d = op->Decide(*env, action);
+          action = std::move(d.action);
+          intervened = d.intervened;
+        }
         StepResult r = env->Step(action);
         auto next = std::make_shared<Observation>(std::move(r.observation));
         StepItem item;
@@ -269,6 +288,8 @@ TrainResult Train(TrainRequest req) {
         item.terminated = r.terminated;
         item.truncated = r.truncated;
         item.grasp_penalty = r.info.count("grasp_penalty") ? static_cast<float>(r.info.at("grasp_penalty")) : 0.f;
+        item.intervened = intervened;
+        stats.intervened += intervened ? 1 : 0;
         stats.episode_return += r.reward;
         stats.length = step + 1;
         const int64_t done_steps = shared.env_steps.fetch_add(1) + 1;
@@ -290,6 +311,7 @@ TrainResult Train(TrainRequest req) {
           step = 0;
           stats = EpisodeItem();
           obs = std::make_shared<Observation>(env->Reset(req.seed + episode_id));
+          if (op) op->StartEpisode(req.seed + episode_id, recent_success.load());
         } else {
           ++step;
           obs = next;
@@ -307,7 +329,7 @@ TrainResult Train(TrainRequest req) {
       Rng rng(req.seed ^ 0x1ea4e5ULL);
       SampleBatch batch;
       batch.Resize(layout, opt.batch_size);
-      const int demo_rows = demo_buffer.size() > 0 ? static_cast<int>(opt.batch_size * opt.demo_fraction) : 0;
+      const int demo_share = static_cast<int>(opt.batch_size * opt.demo_fraction);
       int64_t next_checkpoint = opt.checkpoint_every > 0 ? opt.checkpoint_every : INT64_MAX;
       int64_t inserted = 0;
       auto last_log = std::chrono::steady_clock::now();
@@ -333,6 +355,7 @@ TrainResult Train(TrainRequest req) {
           StepRecord r{it.episode_id, it.step, it.obs.get(), it.next_obs.get(), it.action, it.reward,
                        it.terminated, it.truncated, it.grasp_penalty, it.intervened};
           rl_buffer.Add(r);
+          if (it.intervened) demo_buffer.Add(r);  // corrections are demonstrations too
           ++inserted;
         }
         if (rl_buffer.size() < opt.training_starts) {
@@ -341,6 +364,8 @@ TrainResult Train(TrainRequest req) {
         }
         shared.training_started = true;
         while (shared.learner_steps.load() < target()) {
+          // Half demo, half RL once the demo buffer has data (demos or corrections).
+          const int demo_rows = demo_buffer.size() > 0 ? demo_share : 0;
           for (int k = 0; k < opt.critic_actor_ratio; ++k) {
             if (demo_rows > 0) demo_buffer.SampleInto(0, demo_rows, rng, &batch);
             rl_buffer.SampleInto(demo_rows, opt.batch_size - demo_rows, rng, &batch);
@@ -398,6 +423,7 @@ TrainResult Train(TrainRequest req) {
   std::optional<ProgressBar> bar;
   if (req.progress) bar.emplace("train", opt.env_steps);
   std::deque<bool> recent;
+  std::deque<double> recent_interventions;
   int episodes = 0;
   while (true) {
     std::deque<EpisodeItem> eps;
@@ -412,18 +438,28 @@ TrainResult Train(TrainRequest req) {
       ++episodes;
       recent.push_back(e.success);
       if (recent.size() > 20) recent.pop_front();
-      episodes_csv << fmt::format("{},{},{:.4f},{},{},{:.2f}\n", episodes, e.env_step, e.episode_return, e.length,
-                                  e.success ? 1 : 0, seconds());
+      const double rate = static_cast<double>(e.intervened) / std::max(e.length, 1);
+      recent_interventions.push_back(rate);
+      if (recent_interventions.size() > 20) recent_interventions.pop_front();
+      result.intervened_steps += e.intervened;
+      episodes_csv << fmt::format("{},{},{:.4f},{},{},{},{:.4f},{:.2f}\n", episodes, e.env_step, e.episode_return,
+                                  e.length, e.success ? 1 : 0, e.intervened, rate, seconds());
     }
     if (!eps.empty()) episodes_csv.flush();  // so the run can be watched while it trains
     double rate = 0;
     for (bool s : recent) rate += s;
     if (!recent.empty()) rate /= static_cast<double>(recent.size());
     result.recent_success = rate;
+    recent_success = rate;
+    double irate = 0;
+    for (double v : recent_interventions) irate += v;
+    if (!recent_interventions.empty()) irate /= static_cast<double>(recent_interventions.size());
+    result.recent_intervention_rate = irate;
     const double t = seconds();
     if (bar) {
       bar->Update(shared.env_steps.load(),
-                  fmt::format("ep {} success(20) {:.2f} | {:.0f} env steps/s {:.0f} updates/s", episodes, rate,
+                  fmt::format("ep {} success(20) {:.2f} interv(20) {:.2f} | {:.0f} env steps/s {:.0f} updates/s",
+                              episodes, rate, irate,
                               shared.env_steps.load() / std::max(t, 1e-9),
                               shared.learner_steps.load() * opt.critic_actor_ratio / std::max(t, 1e-9)));
     }

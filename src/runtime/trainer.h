@@ -7,6 +7,10 @@
 //                   -> publishes policy weights every weight_sync_every learner steps
 //   main thread:    progress bar, metrics CSV, checkpoints
 //
+// With train.interventions, a ScriptedOperator (teleop/) watches the actor and takes over
+// for short corrections; intervened steps go to the RL buffer and the demo buffer, policy
+// steps to the RL buffer only. The intervention rate (intervened / total steps per
+// episode, running mean over 20 episodes) is logged and shown.
 // A rate limiter keeps learner steps per env step near `learner_steps_per_env_step` once
 // training has started, so the result does not depend on which thread is faster.
 // Errors in either thread stop the run and are rethrown by Train().
@@ -35,6 +39,7 @@ struct TrainOptions {
   int64_t checkpoint_every = 5000;    // env steps (0 = only at the end)
   int eval_episodes = 20;             // deterministic evaluation at the end (0 = none)
   int torch_threads = 1;              // intra-op threads of the learner
+  bool interventions = false;         // scripted operator corrects the policy (section 'operator')
 
   void Validate() const;
   void Load(ConfigNode& node);
@@ -42,6 +47,8 @@ struct TrainOptions {
 
 struct TrainResult {
   int64_t env_steps = 0;
+  int64_t intervened_steps = 0;
+  double recent_intervention_rate = 0.0;  // mean over the last 20 episodes
   int64_t learner_steps = 0;
   int episodes = 0;
   double recent_success = 0.0;   // over the last 20 training episodes

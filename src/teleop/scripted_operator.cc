@@ -1,0 +1,91 @@
+#include "teleop/scripted_operator.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+
+namespace hilserl {
+
+void ScriptedOperatorOptions::Validate() const {
+  if (!(disagreement_threshold >= -1 && disagreement_threshold <= 1)) {
+    throw InvalidArgument("operator: 'disagreement_threshold' must be in [-1, 1]");
+  }
+  if (patience < 1 || takeover_steps < 1 || max_takeovers_per_episode < 0) {
+    throw InvalidArgument("operator: 'patience' and 'takeover_steps' must be >= 1, 'max_takeovers_per_episode' >= 0");
+  }
+  if (!(takeover_probability >= 0 && takeover_probability <= 1)) {
+    throw InvalidArgument("operator: 'takeover_probability' must be in [0, 1]");
+  }
+  if (!(noise >= 0)) throw InvalidArgument("operator: 'noise' must be >= 0");
+}
+
+void ScriptedOperatorOptions::Load(ConfigNode& node) {
+  node.Get("disagreement_threshold", &disagreement_threshold);
+  node.Get("patience", &patience);
+  node.Get("takeover_steps", &takeover_steps);
+  node.Get("takeover_probability", &takeover_probability);
+  node.Get("max_takeovers_per_episode", &max_takeovers_per_episode);
+  node.Get("noise", &noise);
+  node.CheckNoUnknownKeys();
+  Validate();
+}
+
+ScriptedOperator::ScriptedOperator(std::unique_ptr<ScriptedExpert> expert, const ScriptedOperatorOptions& options)
+    : expert_(std::move(expert)), options_(options) {
+  options_.Validate();
+  HILSERL_CHECK(expert_ != nullptr, "ScriptedOperator needs an expert");
+}
+
+void ScriptedOperator::StartEpisode(uint64_t seed, double recent_success_rate) {
+  expert_->Reset(seed);
+  rng_.Seed(seed ^ 0x0be7a70fULL);
+  eagerness_ = options_.takeover_probability * (1.0 - std::clamp(recent_success_rate, 0.0, 1.0));
+  disagree_streak_ = 0;
+  remaining_ = 0;
+  takeovers_ = 0;
+}
+
+OperatorDecision ScriptedOperator::Decide(Env& env, const Action& policy_action) {
+  const VectorSpace& space = env.action_space();
+  Action expert = env.FromBaseAction(expert_->Act(env.privileged_state(), env.base_action_space()));
+
+  // How far apart are the two? Translation direction and gripper command.
+  double dot = 0, np = 0, ne = 0;
+  for (const char* l : {"x", "y", "z"}) {
+    const int i = space.IndexOf(l);
+    if (i < 0) continue;
+    dot += policy_action[i] * expert[i];
+    np += policy_action[i] * policy_action[i];
+    ne += expert[i] * expert[i];
+  }
+  // A near-zero expert action (e.g. waiting for the gripper) carries no direction.
+  bool disagree = ne > 1e-4 && (np < 1e-8 || dot / std::sqrt(np * ne) < options_.disagreement_threshold);
+  const int g = space.IndexOf("gripper");
+  if (g >= 0) {
+    const float pg = policy_action[g], eg = expert[g];
+    disagree |= (eg <= -0.5f && pg >= 0.5f) || (eg >= 0.5f && pg <= -0.5f);
+  }
+  disagree_streak_ = disagree ? disagree_streak_ + 1 : 0;
+
+  if (remaining_ == 0 && disagree_streak_ >= options_.patience && takeovers_ < options_.max_takeovers_per_episode &&
+      rng_.Uniform01() < eagerness_) {
+    remaining_ = options_.takeover_steps;
+    ++takeovers_;
+  }
+  if (remaining_ == 0) return {policy_action, false};
+  --remaining_;
+  disagree_streak_ = 0;
+  if (options_.noise > 0) {
+    for (const char* l : {"x", "y", "z"}) {
+      const int i = space.IndexOf(l);
+      if (i >= 0) expert[i] = static_cast<float>(expert[i] + options_.noise * rng_.Normal());
+    }
+    expert = space.Clip(expert);
+  }
+  return {expert, true};
+}
+
+}  // namespace hilserl

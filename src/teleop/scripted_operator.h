@@ -1,0 +1,70 @@
+// ScriptedOperator: a stand-in for the human who supervises training in simulation.
+//
+// A person watching HIL-SERL train takes over with the SpaceMouse when the policy heads the
+// wrong way, stalls or is about to fail, steers it back for a few steps, and lets go; they
+// step in often early on and rarely once the policy succeeds (REFERENCE.md section 1). This
+// class plays that role with the task's scripted expert:
+//  - every step it compares the policy's action with what the expert would do (cosine
+//    similarity of the translation components, and the gripper command);
+//  - after `patience` consecutive steps of disagreement (similarity below
+//    `disagreement_threshold`, or opposite gripper commands) it takes over with probability
+//    `takeover_probability * (1 - recent_success_rate)`;
+//  - a takeover lasts `takeover_steps` steps, during which the expert's action (plus
+//    optional Gaussian `noise`, as a human is not exact) is applied and marked intervened;
+//  - at most `max_takeovers_per_episode` takeovers per episode (short corrections beat
+//    long ones: REFERENCE.md section 1).
+// The expert acts on privileged simulator state, so this only works in simulation.
+// Threading: used by one actor thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "core/config.h"
+#include "core/rng.h"
+#include "envs/env.h"
+#include "envs/expert.h"
+
+namespace hilserl {
+
+struct ScriptedOperatorOptions {
+  double disagreement_threshold = 0.3;
+  int patience = 2;
+  int takeover_steps = 6;
+  double takeover_probability = 1.0;
+  int max_takeovers_per_episode = 4;
+  double noise = 0.05;  // std of noise added to the expert's normalised translation
+
+  void Validate() const;
+  void Load(ConfigNode& node);
+};
+
+struct OperatorDecision {
+  Action action;           // what to apply (the policy's or the operator's)
+  bool intervened = false; // true when the operator's action is applied
+};
+
+class ScriptedOperator {
+ public:
+  ScriptedOperator(std::unique_ptr<ScriptedExpert> expert, const ScriptedOperatorOptions& options);
+
+  // Call after every env reset; `recent_success_rate` in [0, 1] scales how eager the
+  // operator is to step in.
+  void StartEpisode(uint64_t seed, double recent_success_rate);
+  // Looks at the proposed policy action for the current state of `env` (the wrapped env
+  // the policy acts in) and decides who acts.
+  OperatorDecision Decide(Env& env, const Action& policy_action);
+
+  int takeovers() const { return takeovers_; }
+
+ private:
+  std::unique_ptr<ScriptedExpert> expert_;
+  ScriptedOperatorOptions options_;
+  Rng rng_;
+  double eagerness_ = 1.0;
+  int disagree_streak_ = 0;
+  int remaining_ = 0;  // steps left in the current takeover
+  int takeovers_ = 0;
+};
+
+}  // namespace hilserl

@@ -1,0 +1,73 @@
+#include "teleop/scripted_operator.h"
+
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "wrappers/make_env.h"
+
+namespace hilserl {
+namespace {
+
+struct OperatorRig {
+  TaskConfig config = TaskConfig::Load("pick_cube");
+  std::unique_ptr<Env> env = MakeEnv(config);
+  std::unique_ptr<ScriptedOperator> op;
+  explicit OperatorRig(ScriptedOperatorOptions o = {}) { op = std::make_unique<ScriptedOperator>(MakeExpert(config), o); }
+};
+
+// A policy that always pushes up and away with the gripper closed: strays at once.
+Action BadPolicy() { return {0.f, 0.f, 1.f, -1.f}; }
+
+TEST(ScriptedOperatorTest, TakesOverShortlyWhenThePolicyStrays) {
+  ScriptedOperatorOptions o;
+  o.noise = 0.0;
+  OperatorRig s(o);
+  s.env->Reset(0);
+  s.op->StartEpisode(0, 0.0);
+  std::vector<bool> intervened;
+  for (int t = 0; t < 40; ++t) {
+    const OperatorDecision d = s.op->Decide(*s.env, BadPolicy());
+    intervened.push_back(d.intervened);
+    if (d.intervened) {
+      EXPECT_NE(d.action, BadPolicy());
+    }
+    if (s.env->Step(d.action).terminated) break;
+  }
+  // Patience 2: the first step is the policy's; then corrections of takeover_steps each.
+  EXPECT_FALSE(intervened[0]);
+  EXPECT_TRUE(intervened[1]);
+  EXPECT_EQ(s.op->takeovers(), o.max_takeovers_per_episode);
+  EXPECT_LE(s.op->takeovers(), o.max_takeovers_per_episode);
+  int total = 0;
+  for (bool b : intervened) total += b;
+  EXPECT_EQ(total, s.op->takeovers() * o.takeover_steps);
+}
+
+TEST(ScriptedOperatorTest, LeavesAGoodPolicyAloneAndBacksOffWithSuccess) {
+  OperatorRig s;
+  auto expert = MakeExpert(s.config);
+  s.env->Reset(3);
+  expert->Reset(3);
+  s.op->StartEpisode(3, 0.0);
+  for (int t = 0; t < 30; ++t) {
+    const Action good = s.env->FromBaseAction(expert->Act(s.env->privileged_state(), s.env->base_action_space()));
+    const OperatorDecision d = s.op->Decide(*s.env, good);
+    EXPECT_FALSE(d.intervened) << t;
+    if (s.env->Step(d.action).terminated) break;
+  }
+  // A fully successful policy is never corrected, however bad this action.
+  s.env->Reset(4);
+  s.op->StartEpisode(4, 1.0);
+  for (int t = 0; t < 20; ++t) EXPECT_FALSE(s.op->Decide(*s.env, BadPolicy()).intervened);
+}
+
+TEST(ScriptedOperatorTest, OptionsAreValidated) {
+  ScriptedOperatorOptions o;
+  o.takeover_steps = 0;
+  EXPECT_THROW(o.Validate(), InvalidArgument);
+  ConfigNode bad = ConfigNode::FromString("patience: 2\ntakover_steps: 3\n", "op.yaml");
+  EXPECT_THROW(ScriptedOperatorOptions().Load(bad), InvalidArgument);
+}
+
+}  // namespace
+}  // namespace hilserl
