@@ -25,15 +25,15 @@ build: configure
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS) --timeout 600
 
-# The main job as far as it exists today: 20 scripted demonstrations, SAC/RLPD training
-# on PickCube from state observations (actor + learner threads), a 100-episode
-# evaluation, and videos of the scripted expert and of the trained policy. Simulated
-# interventions and pixel observations join when they land (see README.md).
+# The main job as far as it exists today: 20 scripted demonstrations, HIL-SERL training
+# on PickCube from state observations (actor + learner threads, the scripted operator
+# correcting the policy), a 100-episode evaluation, and videos of the scripted expert
+# and of the trained policy. Pixel observations join when the image encoder lands.
 demo: build
 	./$(BUILD_DIR)/hilserl record-demos --task pick_cube --operator scripted --episodes $(DEMO_DEMOS) \
 	    --out $(OUT)/demo/demos.h5
 	./$(BUILD_DIR)/hilserl train --task pick_cube --obs state --demos $(OUT)/demo/demos.h5 \
-	    --steps $(DEMO_STEPS) --run-dir $(OUT)/demo/run --set train.eval_episodes=0
+	    --operator scripted --steps $(DEMO_STEPS) --run-dir $(OUT)/demo/run --set train.eval_episodes=0
 	./$(BUILD_DIR)/hilserl eval --checkpoint $(OUT)/demo/run --episodes 100 --json $(OUT)/demo/eval.json
 	./$(BUILD_DIR)/hilserl eval --checkpoint $(OUT)/demo/run --episodes 2 --no-progress \
 	    --video $(OUT)/demo/policy.mp4 > /dev/null
