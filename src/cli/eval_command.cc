@@ -26,7 +26,8 @@ void Run(Flags f) {
   if (fs::exists(fs::path(dir) / "checkpoints" / "final")) dir = (fs::path(dir) / "checkpoints" / "final").string();
   LoadedPolicy p = LoadCheckpoint(dir, f.overrides);
   std::cout << fmt::format("evaluating {} on {} for {} episodes from seed {}\n", dir, p.env->name(),
-                           f.options.episodes, f.options.seed);
+                           f.options.episodes, f.options.seed)
+            << std::flush;  // before the progress bar on stderr
   const RolloutSummary s = Evaluate(*p.env, *p.agent, f.options);
   int successes = 0;
   for (const auto& e : s.episodes) successes += e.success;

@@ -45,7 +45,8 @@ void Run(const RolloutFlags& f) {
   }
 
   std::cout << fmt::format("task {} ({}), policy {}, {} episodes from seed {}\n", env->name(),
-                           config.root.source(), f.policy, f.options.episodes, f.options.seed);
+                           config.root.source(), f.policy, f.options.episodes, f.options.seed)
+            << std::flush;  // before the progress bar on stderr
   const RolloutSummary s = RunRollouts(*env, policy, f.options, on_reset);
 
   int successes = 0;
