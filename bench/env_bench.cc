@@ -7,6 +7,7 @@
 
 #include "core/config.h"
 #include "core/paths.h"
+#include "data/replay_buffer.h"
 #include "envs/pick_cube.h"
 #include "sim/arm.h"
 #include "sim/controller.h"
@@ -99,6 +100,44 @@ void BM_RenderCamera(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_RenderCamera)->Args({128, 1})->Args({128, 0})->Args({256, 0})->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// Replay memory per stored transition for pixel PickCube (two 128x128 cameras + proprio),
+// against one frame per camera per transition (the floor for storing images at all), and
+// the cost of sampling a 256 batch (copying 2 x 2 x 49 KB per row).
+void BM_ReplayPixelsSample(benchmark::State& state) {
+  PickCubeOptions options;
+  options.arm.obs_mode = "pixels";
+  PickCube env(options);
+  const ReplayLayout layout = ReplayLayout::From(env.observation_spec(), 4);
+  const int64_t capacity = 2000;
+  ReplayBuffer buffer(capacity, layout);
+  Observation obs = env.Reset(0);
+  uint64_t episode = 0;
+  int step = 0;
+  for (int i = 0; i < 1500; ++i) {
+    Observation next = obs;  // contents do not matter for the copy cost
+    StepRecord r{episode, step, &obs, &next, {0.f, 0.f, 0.f, 0.f}, 0.f, false, step == 99, 0.f, false};
+    buffer.Add(r);
+    if (++step == 100) {
+      step = 0;
+      ++episode;
+    }
+  }
+  Rng rng(0);
+  SampleBatch batch;
+  batch.Resize(layout, 256);
+  for (auto _ : state) {
+    buffer.SampleInto(0, 256, rng, &batch);
+    benchmark::DoNotOptimize(batch.obs.data());
+  }
+  size_t frame_bytes = 0;
+  for (const auto& img : layout.images) frame_bytes += static_cast<size_t>(img.height) * img.width * img.channels;
+  state.counters["bytes_per_transition"] = static_cast<double>(buffer.bytes_per_slot());
+  state.counters["frames_only_bytes"] = static_cast<double>(frame_bytes);
+  state.counters["ratio_to_frames"] = static_cast<double>(buffer.bytes_per_slot()) / static_cast<double>(frame_bytes);
+  state.SetItemsProcessed(state.iterations() * 256);
+}
+BENCHMARK(BM_ReplayPixelsSample)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 }  // namespace hilserl
