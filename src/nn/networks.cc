@@ -1,6 +1,7 @@
 #include "nn/networks.h"
 
 #include <dlfcn.h>
+#include <malloc.h>
 
 #include <cmath>
 
@@ -123,6 +124,8 @@ PolicyOutput TanhGaussianPolicyImpl::forward(torch::Tensor features, bool determ
 void ConfigureCpuThreads(int torch_threads) {
   using SetThreads = void (*)(int);
   if (auto fn = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) fn(1);
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
   at::set_num_threads(std::max(1, torch_threads));
 }
 
