@@ -16,8 +16,29 @@ struct Flags {
   std::string checkpoint;
   std::vector<std::string> overrides;
   std::string json;
+  int trace_every = 0;
   RolloutOptions options;
 };
+
+// Prints the privileged state (short vectors only) and the action every `every` steps
+// of the first episode: the quickest way to see what a policy actually does.
+PolicyFn Traced(PolicyFn inner, int every) {
+  auto step = std::make_shared<int>(0);
+  return [inner, every, step](Env& env, const Observation& obs) {
+    const Action a = inner(env, obs);
+    if (*step % every == 0) {
+      std::string line = fmt::format("step {:3d}", *step);
+      for (const auto& [k, v] : env.privileged_state()) {
+        if (v.size() > 4 || k == "time" || k == "home_quat") continue;
+        line += fmt::format(" {} [{:.3f}]", k, fmt::join(v, ", "));
+      }
+      line += fmt::format(" action [{:.2f}]", fmt::join(a, ", "));
+      std::cout << line << "\n";
+    }
+    ++*step;
+    return a;
+  };
+}
 
 void Run(Flags f) {
   namespace fs = std::filesystem;
@@ -28,6 +49,15 @@ void Run(Flags f) {
   std::cout << fmt::format("evaluating {} on {} for {} episodes from seed {}\n", dir, p.env->name(),
                            f.options.episodes, f.options.seed)
             << std::flush;  // before the progress bar on stderr
+  if (f.trace_every > 0) {
+    // One traced episode first (not counted in the statistics).
+    PolicyFn policy = AgentPolicy(*p.env, *p.agent);
+    RolloutOptions one = f.options;
+    one.episodes = 1;
+    one.progress = false;
+    one.video_path.clear();
+    RunRollouts(*p.env, Traced(policy, f.trace_every), one);
+  }
   const RolloutSummary s = Evaluate(*p.env, *p.agent, f.options);
   int successes = 0;
   for (const auto& e : s.episodes) successes += e.success;
@@ -62,6 +92,8 @@ void AddEvalCommand(CLI::App& app) {
   cmd->add_option("--video", f->options.video_path, "Write an MP4 of the episodes");
   cmd->add_option("--set", f->overrides, "Override a config value (section.key=value), repeatable");
   cmd->add_option("--json", f->json, "Write a JSON report");
+  cmd->add_option("--trace", f->trace_every,
+                  "Before evaluating, print state and action every N steps of one episode");
   cmd->add_flag("!--no-progress", f->options.progress, "Do not draw a progress bar");
   cmd->callback([f] { Run(*f); });
 }

@@ -103,13 +103,16 @@ torch::Tensor Flatten(const ReplayLayout& layout, const Observation& obs) {
 
 }  // namespace
 
-RolloutSummary Evaluate(Env& env, SacAgent& agent, const RolloutOptions& options) {
+PolicyFn AgentPolicy(const Env& env, SacAgent& agent) {
   const ReplayLayout layout = ReplayLayout::From(env.observation_spec(), env.action_space().size());
-  PolicyFn policy = [&](Env&, const Observation& obs) {
+  return [layout, &agent](Env&, const Observation& obs) {
     const torch::Tensor a = agent.Act(Flatten(layout, obs), true);
     return Action(a.data_ptr<float>(), a.data_ptr<float>() + a.size(1));
   };
-  return RunRollouts(env, policy, options);
+}
+
+RolloutSummary Evaluate(Env& env, SacAgent& agent, const RolloutOptions& options) {
+  return RunRollouts(env, AgentPolicy(env, agent), options);
 }
 
 // ---------------------------------------------------------------- checkpoints

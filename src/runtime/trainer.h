@@ -77,6 +77,9 @@ struct AgentSetup {
 };
 AgentSetup DescribeAgent(const TaskConfig& config, const Env& env);
 
+// The agent's deterministic policy as a PolicyFn for `env` (flattened proprio features).
+PolicyFn AgentPolicy(const Env& env, SacAgent& agent);
+
 // Deterministic evaluation of a trained agent on `env`.
 RolloutSummary Evaluate(Env& env, SacAgent& agent, const RolloutOptions& options);
 
