@@ -6,6 +6,10 @@
 
 namespace hilserl {
 
+Action ExpertActionFor(const Env& env, ScriptedExpert& expert) {
+  return env.FromBaseAction(expert.Act(env.privileged_state(), env.base_action_space()));
+}
+
 Action MakeArmAction(const VectorSpace& space, const Eigen::Vector3d& translation,
                      const Eigen::Vector3d& rotation, float gripper) {
   Action a(space.size(), 0.0f);

@@ -21,6 +21,10 @@ class ScriptedExpert {
   virtual Action Act(const StateMap& state, const VectorSpace& space) = 0;
 };
 
+// What `expert` would do now in `env`, expressed in `env`'s (possibly wrapped) action
+// space: acts on the base env's privileged state and maps out through the wrappers.
+Action ExpertActionFor(const Env& env, ScriptedExpert& expert);
+
 // Fills an action of `space` by component labels: x/y/z from `translation` (m),
 // rx/ry/rz from `rotation` (rad, if the space has them), gripper from `gripper`.
 // Components are clipped to the space's bounds.

@@ -14,7 +14,7 @@ namespace hilserl {
 
 PolicyFn ExpertPolicy(ScriptedExpert* expert) {
   return [expert](Env& env, const Observation&) {
-    return env.FromBaseAction(expert->Act(env.privileged_state(), env.base_action_space()));
+    return ExpertActionFor(env, *expert);
   };
 }
 
@@ -34,7 +34,7 @@ Episode RecordExpertEpisode(Env& env, ScriptedExpert& expert, uint64_t seed) {
   expert.Reset(seed);
   ep.observations.push_back(env.Reset(seed));
   while (true) {
-    const Action a = env.FromBaseAction(expert.Act(env.privileged_state(), env.base_action_space()));
+    const Action a = ExpertActionFor(env, expert);
     StepResult r = env.Step(a);
     ep.actions.push_back(a);
     ep.rewards.push_back(static_cast<float>(r.reward));

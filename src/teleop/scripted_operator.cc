@@ -50,7 +50,7 @@ void ScriptedOperator::StartEpisode(uint64_t seed, double recent_success_rate) {
 
 OperatorDecision ScriptedOperator::Decide(Env& env, const Action& policy_action) {
   const VectorSpace& space = env.action_space();
-  Action expert = env.FromBaseAction(expert_->Act(env.privileged_state(), env.base_action_space()));
+  Action expert = ExpertActionFor(env, *expert_);
 
   // How far apart are the two? Translation direction and gripper command.
   double dot = 0, np = 0, ne = 0;

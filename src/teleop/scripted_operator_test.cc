@@ -50,7 +50,7 @@ TEST(ScriptedOperatorTest, LeavesAGoodPolicyAloneAndBacksOffWithSuccess) {
   expert->Reset(3);
   s.op->StartEpisode(3, 0.0);
   for (int t = 0; t < 30; ++t) {
-    const Action good = s.env->FromBaseAction(expert->Act(s.env->privileged_state(), s.env->base_action_space()));
+    const Action good = ExpertActionFor(*s.env, *expert);
     const OperatorDecision d = s.op->Decide(*s.env, good);
     EXPECT_FALSE(d.intervened) << t;
     if (s.env->Step(d.action).terminated) break;
