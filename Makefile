@@ -7,7 +7,7 @@ JOBS ?= 2
 BUILD_TYPE ?= Release
 OUT ?= out
 DEMO_DEMOS ?= 20
-DEMO_STEPS ?= 10000
+DEMO_STEPS ?= 20000
 
 .PHONY: all deps configure build test demo bench clean
 
@@ -25,10 +25,10 @@ build: configure
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS) --timeout 600
 
-# The main job as far as it exists today: 20 scripted demonstrations, HIL-SERL training
-# on PickCube from state observations (actor + learner threads, the scripted operator
-# correcting the policy), a 100-episode evaluation, and videos of the scripted expert
-# and of the trained policy. Pixel observations join when the image encoder lands.
+# The main job: 20 scripted demonstrations, HIL-SERL training on PickCube from state
+# observations (actor + learner threads, the scripted operator correcting the policy;
+# 20k steps, ~16 min here), a 100-episode evaluation, and videos of the scripted expert
+# and of the trained policy.
 demo: build
 	./$(BUILD_DIR)/hilserl record-demos --task pick_cube --operator scripted --episodes $(DEMO_DEMOS) \
 	    --out $(OUT)/demo/demos.h5

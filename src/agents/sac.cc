@@ -1,5 +1,6 @@
 #include "agents/sac.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -49,9 +50,29 @@ void SacOptions::Load(ConfigNode& node) {
   Validate();
 }
 
-SacAgent::SacAgent(int64_t obs_dim, int64_t env_action_dim, const SacOptions& options, torch::Device device)
-    : options_(options), device_(device), obs_dim_(obs_dim), env_action_dim_(env_action_dim) {
+SacAgent::SacAgent(int64_t obs_dim, int64_t env_action_dim, const SacOptions& options, torch::Device device,
+                   const nn::EncoderSpec& encoder)
+    : options_(options), device_(device), obs_dim_(obs_dim), env_action_dim_(env_action_dim), encoder_spec_(encoder) {
   options_.Validate();
+  if (encoder_spec_.enabled()) {
+    if (encoder_spec_.input_dim() != obs_dim) {
+      throw InvalidArgument(fmt::format("agent: observation rows have {} values, the encoder expects {} proprio + {} "
+                                        "cameras x {} features = {}", obs_dim, encoder_spec_.proprio_dim,
+                                        encoder_spec_.cameras.size(), encoder_spec_.camera_feature_size(),
+                                        encoder_spec_.input_dim()));
+    }
+    norm_dim_ = encoder_spec_.proprio_dim;
+    embed_dim_ = encoder_spec_.output_dim();
+    encoder_ = nn::ObsEncoder(encoder_spec_);
+    encoder_target_ = nn::ObsEncoder(encoder_spec_);
+    encoder_->to(device_);
+    encoder_target_->to(device_);
+    nn::HardUpdate(*encoder_target_, *encoder_);
+    encoder_target_->eval();
+  } else {
+    norm_dim_ = obs_dim;
+    embed_dim_ = obs_dim;
+  }
   cont_dim_ = env_action_dim - options_.grippers;
   if (cont_dim_ < 1) {
     throw InvalidArgument(fmt::format("agent: action has {} components of which {} are grippers; at least "
@@ -60,27 +81,67 @@ SacAgent::SacAgent(int64_t obs_dim, int64_t env_action_dim, const SacOptions& op
   num_grasp_actions_ = options_.grippers == 0 ? 0 : (options_.grippers == 1 ? 3 : 9);
   target_entropy_ = options_.target_entropy != 0.0 ? options_.target_entropy : -0.5 * static_cast<double>(cont_dim_);
 
-  policy_ = nn::TanhGaussianPolicy(obs_dim, options_.hidden, cont_dim_);
-  critic_ = nn::EnsembleMLP(options_.critic_ensemble, obs_dim + cont_dim_, options_.hidden, 1);
-  critic_target_ = nn::EnsembleMLP(options_.critic_ensemble, obs_dim + cont_dim_, options_.hidden, 1);
+  policy_ = nn::TanhGaussianPolicy(embed_dim_, options_.hidden, cont_dim_);
+  critic_ = nn::EnsembleMLP(options_.critic_ensemble, embed_dim_ + cont_dim_, options_.hidden, 1);
+  critic_target_ = nn::EnsembleMLP(options_.critic_ensemble, embed_dim_ + cont_dim_, options_.hidden, 1);
   policy_->to(device_);
   critic_->to(device_);
   critic_target_->to(device_);
   nn::HardUpdate(*critic_target_, *critic_);
+  obs_mean_ = torch::zeros({norm_dim_}, torch::TensorOptions().device(device_));
+  obs_scale_ = torch::ones({norm_dim_}, torch::TensorOptions().device(device_));
   log_alpha_ = torch::full({1}, std::log(options_.init_temperature),
                            torch::TensorOptions().device(device_).requires_grad(true));
   actor_opt_ = std::make_unique<torch::optim::Adam>(policy_->parameters(), torch::optim::AdamOptions(options_.actor_lr));
-  critic_opt_ = std::make_unique<torch::optim::Adam>(critic_->parameters(), torch::optim::AdamOptions(options_.critic_lr));
+  std::vector<torch::Tensor> critic_params = critic_->parameters();
+  if (encoder_) {
+    for (const auto& p : encoder_->parameters()) critic_params.push_back(p);  // the critic trains the encoder
+  }
+  critic_opt_ = std::make_unique<torch::optim::Adam>(critic_params, torch::optim::AdamOptions(options_.critic_lr));
   temp_opt_ = std::make_unique<torch::optim::Adam>(std::vector<torch::Tensor>{log_alpha_},
                                                    torch::optim::AdamOptions(options_.temperature_lr));
   if (num_grasp_actions_ > 0) {
-    grasp_ = nn::MLP(obs_dim, options_.hidden, num_grasp_actions_);
-    grasp_target_ = nn::MLP(obs_dim, options_.hidden, num_grasp_actions_);
+    grasp_ = nn::MLP(embed_dim_, options_.hidden, num_grasp_actions_);
+    grasp_target_ = nn::MLP(embed_dim_, options_.hidden, num_grasp_actions_);
     grasp_->to(device_);
     grasp_target_->to(device_);
     nn::HardUpdate(*grasp_target_, *grasp_);
     grasp_opt_ = std::make_unique<torch::optim::Adam>(grasp_->parameters(), torch::optim::AdamOptions(options_.grasp_lr));
   }
+}
+
+void SacAgent::SetObsNormalization(const std::vector<double>& mean, const std::vector<double>& stddev,
+                                   double min_std) {
+  if (static_cast<int64_t>(mean.size()) != norm_dim_ || static_cast<int64_t>(stddev.size()) != norm_dim_) {
+    throw InvalidArgument(fmt::format("observation normalisation: expected {} means and standard deviations, got {} and {}",
+                                      norm_dim_, mean.size(), stddev.size()));
+  }
+  std::vector<float> m(norm_dim_), sc(norm_dim_);
+  for (int64_t i = 0; i < norm_dim_; ++i) {
+    if (!std::isfinite(mean[i]) || !std::isfinite(stddev[i]) || stddev[i] < 0) {
+      throw InvalidArgument(fmt::format("observation normalisation: component {} has mean {} and std {}", i, mean[i], stddev[i]));
+    }
+    m[i] = static_cast<float>(mean[i]);
+    sc[i] = static_cast<float>(1.0 / std::max(stddev[i], min_std));
+  }
+  obs_mean_ = torch::tensor(m).to(device_);
+  obs_scale_ = torch::tensor(sc).to(device_);
+}
+
+torch::Tensor SacAgent::Normalize(const torch::Tensor& obs) const {
+  if (norm_dim_ == obs_dim_) return ((obs - obs_mean_) * obs_scale_).clamp(-10.0, 10.0);
+  const torch::Tensor proprio = ((obs.slice(1, 0, norm_dim_) - obs_mean_) * obs_scale_).clamp(-10.0, 10.0);
+  return torch::cat({proprio, obs.slice(1, norm_dim_)}, 1);
+}
+
+torch::Tensor SacAgent::Embed(const torch::Tensor& obs) {
+  const torch::Tensor x = Normalize(obs);
+  return encoder_ ? encoder_->forward(x) : x;
+}
+
+torch::Tensor SacAgent::EmbedTarget(const torch::Tensor& obs) {
+  const torch::Tensor x = Normalize(obs);
+  return encoder_target_ ? encoder_target_->forward(x) : x;
 }
 
 double SacAgent::temperature() const { return std::exp(log_alpha_.item<double>()); }
@@ -113,10 +174,13 @@ torch::Tensor SacAgent::GripperValues(const torch::Tensor& index) const {
 
 torch::Tensor SacAgent::Act(const torch::Tensor& obs, bool deterministic) {
   torch::NoGradGuard no_grad;
-  const nn::PolicyOutput out = policy_->forward(obs.to(device_), deterministic);
+  if (encoder_) encoder_->eval();  // no dropout when acting
+  const torch::Tensor x = Embed(obs.to(device_));
+  if (encoder_) encoder_->train();
+  const nn::PolicyOutput out = policy_->forward(x, deterministic);
   torch::Tensor action = deterministic ? out.mean : out.action;
   if (num_grasp_actions_ > 0) {
-    torch::Tensor idx = grasp_->forward(obs.to(device_)).argmax(-1);
+    torch::Tensor idx = grasp_->forward(x).argmax(-1);
     if (!deterministic && options_.grasp_epsilon > 0) {
       const torch::Tensor explore = torch::rand({idx.size(0)}, torch::TensorOptions().device(device_)) < options_.grasp_epsilon;
       idx = torch::where(explore, torch::randint_like(idx, num_grasp_actions_), idx);
@@ -126,12 +190,30 @@ torch::Tensor SacAgent::Act(const torch::Tensor& obs, bool deterministic) {
   return action;
 }
 
-torch::Tensor SacAgent::CriticLoss(const TrainBatch& b, torch::Tensor* q_mean) {
+torch::Tensor SacAgent::CriticLoss(const TrainBatch& b, torch::Tensor* q_rows) {
+  torch::Tensor z_next, z_next_target;
+  {
+    torch::NoGradGuard no_grad;
+    z_next = Embed(b.next_obs);
+    z_next_target = EmbedTarget(b.next_obs);
+  }
+  return CriticLossOn(Embed(b.obs), z_next, z_next_target, b, q_rows);
+}
+
+torch::Tensor SacAgent::GraspLoss(const TrainBatch& b) {
+  torch::NoGradGuard no_grad_embedding;
+  const torch::Tensor z = Embed(b.obs), z_next = Embed(b.next_obs), z_next_target = EmbedTarget(b.next_obs);
+  torch::AutoGradMode grad(true);
+  return GraspLossOn(z, z_next, z_next_target, b);
+}
+
+torch::Tensor SacAgent::CriticLossOn(const torch::Tensor& z, const torch::Tensor& z_next,
+                                     const torch::Tensor& z_next_target, const TrainBatch& b, torch::Tensor* q_rows) {
   torch::Tensor target;
   {
     torch::NoGradGuard no_grad;
-    const nn::PolicyOutput next = policy_->forward(b.next_obs);
-    torch::Tensor q_next = Critic(critic_target_, b.next_obs, next.action);  // [N, B]
+    const nn::PolicyOutput next = policy_->forward(z_next);
+    torch::Tensor q_next = Critic(critic_target_, z_next_target, next.action);  // [N, B]
     if (options_.critic_subsample < options_.critic_ensemble) {
       const torch::Tensor pick = torch::randperm(options_.critic_ensemble, torch::TensorOptions().dtype(torch::kLong).device(device_))
                                      .slice(0, 0, options_.critic_subsample);
@@ -141,38 +223,52 @@ torch::Tensor SacAgent::CriticLoss(const TrainBatch& b, torch::Tensor* q_mean) {
     if (options_.backup_entropy) v = v - log_alpha_.exp() * next.log_prob;
     target = b.rewards + options_.discount * (1.0 - b.terminated) * v;
   }
-  const torch::Tensor q = Critic(critic_, b.obs, b.actions.slice(1, 0, cont_dim_));
-  if (q_mean) *q_mean = q.mean().detach();
+  const torch::Tensor q = Critic(critic_, z, b.actions.slice(1, 0, cont_dim_));
+  if (q_rows) *q_rows = q.mean(0).detach();
   return (q - target.unsqueeze(0)).pow(2).mean();
 }
 
-torch::Tensor SacAgent::GraspLoss(const TrainBatch& b) {
+torch::Tensor SacAgent::GraspLossOn(const torch::Tensor& z, const torch::Tensor& z_next,
+                                    const torch::Tensor& z_next_target, const TrainBatch& b) {
   HILSERL_CHECK(num_grasp_actions_ > 0, "GraspLoss without a grasp critic");
   torch::Tensor target;
   {
     torch::NoGradGuard no_grad;
-    const torch::Tensor best = grasp_->forward(b.next_obs).argmax(-1, true);          // double DQN
-    const torch::Tensor next_q = grasp_target_->forward(b.next_obs).gather(1, best).squeeze(1);
+    const torch::Tensor best = grasp_->forward(z_next).argmax(-1, true);  // double DQN
+    const torch::Tensor next_q = grasp_target_->forward(z_next_target).gather(1, best).squeeze(1);
     target = b.rewards + b.grasp_penalty + options_.discount * (1.0 - b.terminated) * next_q;
   }
-  const torch::Tensor q = grasp_->forward(b.obs).gather(1, GripperIndex(b.actions).unsqueeze(1)).squeeze(1);
+  const torch::Tensor q = grasp_->forward(z).gather(1, GripperIndex(b.actions).unsqueeze(1)).squeeze(1);
   return (q - target).pow(2).mean();
 }
 
 UpdateInfo SacAgent::Update(const TrainBatch& b, bool update_actor) {
   UpdateInfo info;
   // Critic.
-  torch::Tensor q_mean;
-  const torch::Tensor critic_loss = CriticLoss(b, &q_mean);
+  // Embeddings once per batch: the critic trains the encoder through z; the grasp critic
+  // and the actor read it detached.
+  const torch::Tensor z = Embed(b.obs);
+  torch::Tensor z_next, z_next_target;
+  {
+    torch::NoGradGuard no_grad;
+    z_next = Embed(b.next_obs);
+    z_next_target = encoder_ ? EmbedTarget(b.next_obs) : z_next;
+  }
+  const torch::Tensor z_detached = z.detach();
+  torch::Tensor q_rows;
+  const torch::Tensor critic_loss = CriticLossOn(z, z_next, z_next_target, b, &q_rows);
   critic_opt_->zero_grad();
   critic_loss.backward();
   critic_opt_->step();
   info.critic_loss = critic_loss.item<double>();
-  info.q_mean = q_mean.item<double>();
+  info.q_mean = q_rows.mean().item<double>();
+  const int64_t rows = q_rows.size(0), demo = std::clamp<int64_t>(b.demo_rows, 0, rows);
+  info.q_demo = demo > 0 ? q_rows.slice(0, 0, demo).mean().item<double>() : std::nan("");
+  info.q_online = demo < rows ? q_rows.slice(0, demo, rows).mean().item<double>() : std::nan("");
 
   // Grasp critic.
   if (num_grasp_actions_ > 0) {
-    const torch::Tensor grasp_loss = GraspLoss(b);
+    const torch::Tensor grasp_loss = GraspLossOn(z_detached, z_next, z_next_target, b);
     grasp_opt_->zero_grad();
     grasp_loss.backward();
     grasp_opt_->step();
@@ -181,8 +277,8 @@ UpdateInfo SacAgent::Update(const TrainBatch& b, bool update_actor) {
 
   // Actor and temperature.
   if (update_actor) {
-    const nn::PolicyOutput out = policy_->forward(b.obs);
-    const torch::Tensor q = Critic(critic_, b.obs, out.action).mean(0);
+    const nn::PolicyOutput out = policy_->forward(z_detached);
+    const torch::Tensor q = Critic(critic_, z_detached, out.action).mean(0);
     const torch::Tensor alpha = log_alpha_.exp().detach();
     const torch::Tensor actor_loss = (alpha * out.log_prob - q).mean();
     actor_opt_->zero_grad();
@@ -198,6 +294,7 @@ UpdateInfo SacAgent::Update(const TrainBatch& b, bool update_actor) {
   info.temperature = temperature();
 
   nn::PolyakUpdate(*critic_target_, *critic_, options_.tau);
+  if (encoder_) nn::PolyakUpdate(*encoder_target_, *encoder_, options_.tau);
   if (num_grasp_actions_ > 0) nn::PolyakUpdate(*grasp_target_, *grasp_, options_.tau);
   return info;
 }
@@ -212,6 +309,7 @@ nn::TensorMap SacAgent::Weights() const {
   nn::TensorMap out = ActorWeights();
   Prefixed(&out, "critic.", *critic_);
   Prefixed(&out, "critic_target.", *critic_target_);
+  if (encoder_target_) Prefixed(&out, "encoder_target.", *encoder_target_);
   if (grasp_target_) Prefixed(&out, "grasp_target.", *grasp_target_);
   out["log_alpha"] = log_alpha_.detach();
   return out;
@@ -221,11 +319,20 @@ nn::TensorMap SacAgent::ActorWeights() const {
   nn::TensorMap out;
   Prefixed(&out, "policy.", *policy_);
   if (grasp_) Prefixed(&out, "grasp.", *grasp_);
+  if (encoder_) Prefixed(&out, "encoder.", *encoder_);
+  out["obs_norm.mean"] = obs_mean_;
+  out["obs_norm.scale"] = obs_scale_;
   return out;
 }
 
 void SacAgent::LoadWeights(const nn::TensorMap& w, const std::string& source) {
   nn::LoadStateDict(*policy_, w, source, false, "policy.");
+  if (encoder_) {
+    nn::LoadStateDict(*encoder_, w, source, false, "encoder.");
+    if (w.count("encoder_target.cameras.0.bottleneck.weight")) {
+      nn::LoadStateDict(*encoder_target_, w, source, false, "encoder_target.");
+    }
+  }
   if (w.count("critic.w0")) {
     nn::LoadStateDict(*critic_, w, source, false, "critic.");
     nn::LoadStateDict(*critic_target_, w, source, false, "critic_target.");
@@ -233,6 +340,15 @@ void SacAgent::LoadWeights(const nn::TensorMap& w, const std::string& source) {
   if (grasp_) {
     nn::LoadStateDict(*grasp_, w, source, false, "grasp.");
     if (w.count("grasp_target.head.weight")) nn::LoadStateDict(*grasp_target_, w, source, false, "grasp_target.");
+  }
+  auto norm = w.find("obs_norm.mean"), scale = w.find("obs_norm.scale");
+  if (norm != w.end() && scale != w.end()) {
+    if (norm->second.numel() != norm_dim_ || scale->second.numel() != norm_dim_) {
+      throw DataLoss(fmt::format("{}: obs_norm tensors have {} and {} elements, the agent's proprio has {}",
+                                 source, norm->second.numel(), scale->second.numel(), norm_dim_));
+    }
+    obs_mean_ = norm->second.to(device_, torch::kFloat).reshape({norm_dim_}).clone();
+    obs_scale_ = scale->second.to(device_, torch::kFloat).reshape({norm_dim_}).clone();
   }
   if (auto it = w.find("log_alpha"); it != w.end()) {
     torch::NoGradGuard g;

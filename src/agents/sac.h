@@ -23,6 +23,7 @@
 #include <torch/types.h>
 
 #include "core/config.h"
+#include "nn/encoder.h"
 #include "nn/networks.h"
 #include "nn/safetensors.h"
 
@@ -58,16 +59,20 @@ struct TrainBatch {
   torch::Tensor terminated;     // [B] 1 = no bootstrap
   torch::Tensor next_obs;       // [B, obs_dim]
   torch::Tensor grasp_penalty;  // [B]
+  int64_t demo_rows = 0;        // rows [0, demo_rows) come from the demo buffer (for metrics)
 };
 
 struct UpdateInfo {
   double critic_loss = 0, q_mean = 0, actor_loss = 0, temperature = 0, entropy = 0, grasp_loss = 0;
+  // Mean Q(s, a) over the demo rows and over the online rows of the batch (NaN if none):
+  // online Q far above what the online success rate supports means overestimation.
+  double q_demo = 0, q_online = 0;
 };
 
 class SacAgent {
  public:
   SacAgent(int64_t obs_dim, int64_t env_action_dim, const SacOptions& options,
-           torch::Device device = torch::kCPU);
+           torch::Device device = torch::kCPU, const nn::EncoderSpec& encoder = {});
 
   // Env actions [B, env_action_dim] for features [B, obs_dim]: policy sample (or mean when
   // deterministic) for the continuous part, grasp-critic argmax for the grippers.
@@ -78,7 +83,8 @@ class SacAgent {
   UpdateInfo Update(const TrainBatch& batch, bool update_actor);
 
   // Individual losses, exposed for tests (no optimizer step).
-  torch::Tensor CriticLoss(const TrainBatch& batch, torch::Tensor* q_mean = nullptr);
+  // q (optional): the critic's Q(s, a) for the batch, mean over members, [B], detached.
+  torch::Tensor CriticLoss(const TrainBatch& batch, torch::Tensor* q = nullptr);
   torch::Tensor GraspLoss(const TrainBatch& batch);
 
   // Discrete index (0 .. 3^grippers - 1) of the gripper part of env actions [B, A].
@@ -86,8 +92,18 @@ class SacAgent {
   // Gripper values in {-1, 0, 1} for discrete indices [B] -> [B, grippers].
   torch::Tensor GripperValues(const torch::Tensor& index) const;
 
+  // Observation normalisation of the proprio part of every input (the whole obs without
+  // an encoder): (obs - mean) / max(std, min_std), clipped to [-10, 10]. Identity until
+  // set. The statistics are part of Weights() and ActorWeights(), so checkpoints and
+  // actors normalise exactly as the learner did. Sizes must be the proprio dimension.
+  void SetObsNormalization(const std::vector<double>& mean, const std::vector<double>& stddev,
+                           double min_std = 1e-2);
+  torch::Tensor Normalize(const torch::Tensor& obs) const;
+
   double temperature() const;
   int64_t obs_dim() const { return obs_dim_; }
+  int64_t embedding_dim() const { return embed_dim_; }
+  const nn::EncoderSpec& encoder_spec() const { return encoder_spec_; }
   int64_t env_action_dim() const { return env_action_dim_; }
   int64_t continuous_dim() const { return cont_dim_; }
   const SacOptions& options() const { return options_; }
@@ -98,10 +114,10 @@ class SacAgent {
   nn::MLP& grasp_critic() { return grasp_; }
 
   // All network weights (policy., critic., critic_target., grasp., grasp_target.,
-  // log_alpha) for safetensors checkpoints.
+  // log_alpha, obs_norm.mean, obs_norm.scale) for safetensors checkpoints.
   nn::TensorMap Weights() const;
   void LoadWeights(const nn::TensorMap& weights, const std::string& source);
-  // Only the acting part (policy., grasp.): what actors need.
+  // Only the acting part (policy., grasp., obs_norm.): what actors need.
   nn::TensorMap ActorWeights() const;
   // Optimizer states (LibTorch archives) for exact resumption.
   void SaveOptimizers(const std::string& path) const;
@@ -109,15 +125,29 @@ class SacAgent {
 
  private:
   torch::Tensor Critic(nn::EnsembleMLP& net, const torch::Tensor& obs, const torch::Tensor& act);
+  // Normalised obs through the (target) encoder; identity map without one.
+  torch::Tensor Embed(const torch::Tensor& obs);
+  torch::Tensor EmbedTarget(const torch::Tensor& obs);
+  // Losses on precomputed embeddings: z (with gradient into the encoder for the critic),
+  // next state through the online (z_next) and target (z_next_target) encoders.
+  torch::Tensor CriticLossOn(const torch::Tensor& z, const torch::Tensor& z_next, const torch::Tensor& z_next_target,
+                             const TrainBatch& b, torch::Tensor* q_rows);
+  torch::Tensor GraspLossOn(const torch::Tensor& z, const torch::Tensor& z_next, const torch::Tensor& z_next_target,
+                            const TrainBatch& b);
 
   SacOptions options_;
   torch::Device device_;
   int64_t obs_dim_, env_action_dim_, cont_dim_, num_grasp_actions_;
+  nn::EncoderSpec encoder_spec_;
+  int64_t norm_dim_;   // leading obs components that are normalised (the proprio)
+  int64_t embed_dim_;  // what policy and critics read
+  nn::ObsEncoder encoder_{nullptr}, encoder_target_{nullptr};
   double target_entropy_;
   nn::TanhGaussianPolicy policy_{nullptr};
   nn::EnsembleMLP critic_{nullptr}, critic_target_{nullptr};
   nn::MLP grasp_{nullptr}, grasp_target_{nullptr};
   torch::Tensor log_alpha_;
+  torch::Tensor obs_mean_, obs_scale_;  // [obs_dim]; scale = 1 / std
   std::unique_ptr<torch::optim::Adam> actor_opt_, critic_opt_, temp_opt_, grasp_opt_;
 };
 

@@ -1,5 +1,7 @@
 #include "agents/sac.h"
 
+#include <cmath>
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -129,6 +131,54 @@ TEST(SacTest, WeightsRoundTripAndOptionsValidate) {
   bad.critic_subsample = 3;
   EXPECT_THROW(bad.Validate(), InvalidArgument);
   EXPECT_THROW(SacAgent(4, 1, Tiny(1)), InvalidArgument);  // no continuous component left
+}
+
+TEST(SacTest, ObservationNormalizationIsAppliedAndTravelsWithTheWeights) {
+  torch::manual_seed(5);
+  SacAgent a(2, 2, Tiny(1)), b(2, 2, Tiny(1));
+  const torch::Tensor s = torch::tensor({{3.f, 0.1f}, {5.f, 0.3f}});
+  // mean (4, 0.2), std (1, 0.001 -> floored at 0.01)
+  a.SetObsNormalization({4.0, 0.2}, {1.0, 0.001});
+  const torch::Tensor n = a.Normalize(s);
+  EXPECT_NEAR(n[0][0].item<float>(), -1.f, 1e-5);
+  EXPECT_NEAR(n[1][0].item<float>(), 1.f, 1e-5);
+  EXPECT_NEAR(n[0][1].item<float>(), -10.f, 1e-3);  // (0.1 - 0.2) / 0.01, at the clip
+  EXPECT_NEAR(n[1][1].item<float>(), 10.f, 1e-3);
+  b.LoadWeights(a.ActorWeights(), "test");
+  EXPECT_TRUE(torch::equal(a.Act(s, true), b.Act(s, true)));
+  EXPECT_TRUE(torch::allclose(b.Normalize(s), n));
+  EXPECT_THROW(a.SetObsNormalization({0.0}, {1.0}), InvalidArgument);
+  EXPECT_THROW(a.SetObsNormalization({0.0, std::nan("")}, {1.0, 1.0}), InvalidArgument);
+}
+
+TEST(SacTest, EncoderIsTrainedByTheCriticOnlyAndTravelsWithTheActorWeights) {
+  torch::manual_seed(8);
+  nn::EncoderSpec spec;
+  spec.proprio_dim = 2;
+  spec.cameras = {"cam"};
+  spec.channels = 4;
+  spec.height = spec.width = 2;
+  spec.proprio_latent = 4;
+  spec.bottleneck = 4;
+  spec.spatial_features = 2;
+  const int64_t obs_dim = spec.input_dim();  // 2 + 16
+  SacAgent a(obs_dim, 2, Tiny(1), torch::kCPU, spec), b(obs_dim, 2, Tiny(1), torch::kCPU, spec);
+  EXPECT_EQ(a.embedding_dim(), 8);
+  EXPECT_THROW(SacAgent(obs_dim + 1, 2, Tiny(1), torch::kCPU, spec), InvalidArgument);
+  a.SetObsNormalization({1.0, 2.0}, {1.0, 1.0});  // proprio only
+  EXPECT_THROW(a.SetObsNormalization(std::vector<double>(obs_dim, 0.0), std::vector<double>(obs_dim, 1.0)),
+               InvalidArgument);
+  TrainBatch batch = Batch(obs_dim, 2, 1.0f);
+  nn::TensorMap before = a.Weights();
+  for (auto& [k, v] : before) v = v.clone();  // Weights() shares storage with the parameters
+  a.Update(batch, true);
+  const nn::TensorMap after = a.Weights();
+  EXPECT_FALSE(torch::equal(before.at("encoder.cameras.0.bottleneck.weight"), after.at("encoder.cameras.0.bottleneck.weight")));
+  EXPECT_FALSE(torch::equal(before.at("encoder_target.cameras.0.bottleneck.weight"),
+                            after.at("encoder_target.cameras.0.bottleneck.weight")));  // Polyak
+  b.LoadWeights(a.ActorWeights(), "test");
+  const torch::Tensor s = torch::randn({4, obs_dim});
+  EXPECT_TRUE(torch::equal(a.Act(s, true), b.Act(s, true)));  // no dropout when acting
 }
 
 }  // namespace

@@ -51,14 +51,14 @@ void Run(Flags f) {
             << std::flush;  // before the progress bar on stderr
   if (f.trace_every > 0) {
     // One traced episode first (not counted in the statistics).
-    PolicyFn policy = AgentPolicy(*p.env, *p.agent);
+    PolicyFn policy = AgentPolicy(*p.env, *p.agent, p.backbone.get());
     RolloutOptions one = f.options;
     one.episodes = 1;
     one.progress = false;
     one.video_path.clear();
     RunRollouts(*p.env, Traced(policy, f.trace_every), one);
   }
-  const RolloutSummary s = Evaluate(*p.env, *p.agent, f.options);
+  const RolloutSummary s = Evaluate(*p.env, *p.agent, f.options, p.backbone.get());
   int successes = 0;
   for (const auto& e : s.episodes) successes += e.success;
   std::cout << fmt::format("success rate     {:.1f}% ({}/{})\n", 100 * s.success_rate, successes, s.episodes.size());

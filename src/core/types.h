@@ -39,6 +39,9 @@ struct Image {
 struct Observation {
   std::map<std::string, Image> images;
   std::map<std::string, std::vector<float>> proprio;
+  // Frozen-encoder features per camera (flattened C x H x W), added by the actor when the
+  // learner trains on cached features; envs leave this empty.
+  std::map<std::string, std::vector<float>> features;
 
   // Proprio vector by name; throws NotFound naming the available keys.
   const std::vector<float>& Proprio(const std::string& name) const;

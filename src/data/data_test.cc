@@ -1,3 +1,4 @@
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -71,6 +72,76 @@ TEST(ReplayBufferTest, StoresEachFrameOnceAndNeverStraddlesEpisodes) {
     seen.insert({static_cast<int>(ep), static_cast<int>(step)});
   }
   EXPECT_EQ(seen.size(), 12u);  // uniform sampling reaches every transition
+}
+
+TEST(ReplayBufferTest, ProprioStatsCountEachStoredObservationOnce) {
+  ReplayBuffer b(100, ReplayLayout::From(Spec(false), 1));
+  std::vector<double> mean, stddev;
+  EXPECT_THROW(b.ProprioStats(&mean, &stddev), InternalError);
+  AddEpisode(b, 2, 3, false);  // observations (2, 0..3)
+  b.ProprioStats(&mean, &stddev);
+  ASSERT_EQ(mean.size(), 2u);
+  EXPECT_DOUBLE_EQ(mean[0], 2.0);
+  EXPECT_DOUBLE_EQ(stddev[0], 0.0);
+  EXPECT_DOUBLE_EQ(mean[1], 1.5);
+  EXPECT_DOUBLE_EQ(stddev[1], std::sqrt(1.25));  // population std of 0, 1, 2, 3
+}
+
+TEST(ReplayBufferTest, CachedFeaturesAreStoredAsBfloat16AndSampledWithTheirNextFrame) {
+  ReplayLayout layout = ReplayLayout::WithFeatures(Spec(true), 1, {{"cam", 3}});
+  EXPECT_TRUE(layout.images.empty());  // features replace the frames
+  ReplayBuffer b(50, layout);
+  EXPECT_EQ(b.bytes_per_slot(), ReplayBuffer(50, ReplayLayout::From(Spec(false), 1)).bytes_per_slot() + 3 * 2);
+  std::vector<Observation> obs;
+  for (int t = 0; t <= 4; ++t) {
+    Observation o = Obs(0, t, false);
+    o.features["cam"] = {static_cast<float>(t), 0.5f * static_cast<float>(t), -1000.25f};
+    obs.push_back(o);
+  }
+  for (int t = 0; t < 4; ++t) {
+    StepRecord r;
+    r.step = t;
+    r.observation = &obs[t];
+    r.next_observation = &obs[t + 1];
+    r.action = {0.0f};
+    b.Add(r);
+  }
+  Rng rng(3);
+  SampleBatch batch;
+  batch.Resize(b.layout(), 16);
+  b.SampleInto(0, 16, rng, &batch);
+  for (int i = 0; i < 16; ++i) {
+    const float step = batch.obs[2 * i + 1];
+    EXPECT_EQ(batch.features[3 * i], step);  // small integers are exact in bfloat16
+    EXPECT_EQ(batch.next_features[3 * i], step + 1);
+    EXPECT_EQ(batch.features[3 * i + 1], 0.5f * step);
+    EXPECT_NEAR(batch.features[3 * i + 2], -1000.25f, 4.0f);  // 8-bit mantissa
+  }
+  // Round trip through a file keeps the features.
+  const std::string path = (std::filesystem::temp_directory_path() / "hilserl_features.rb").string();
+  b.Save(path);
+  ReplayBuffer c(50, layout);
+  c.Load(path);
+  SampleBatch again;
+  again.Resize(c.layout(), 16);
+  Rng rng2(3);
+  c.SampleInto(0, 16, rng2, &again);
+  Rng rng3(3);
+  b.SampleInto(0, 16, rng3, &batch);
+  EXPECT_EQ(again.features, batch.features);
+  // An observation without its features is refused, naming them.
+  Observation bare = Obs(1, 0, false);
+  StepRecord r;
+  r.episode_id = 1;
+  r.observation = &bare;
+  r.next_observation = &bare;
+  r.action = {0.0f};
+  try {
+    b.Add(r);
+    FAIL() << "observation without features accepted";
+  } catch (const DataLoss& e) {
+    EXPECT_NE(std::string(e.what()).find("cam"), std::string::npos) << e.what();
+  }
 }
 
 TEST(ReplayBufferTest, InterventionSegmentsStoreTheirFirstObservation) {

@@ -1,11 +1,13 @@
 #include "data/replay_buffer.h"
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include <fmt/format.h>
 
+#include "core/bfloat16.h"
 #include "core/error.h"
 
 namespace hilserl {
@@ -18,6 +20,23 @@ ReplayLayout ReplayLayout::From(const ObservationSpec& spec, int action_dim) {
   l.images = spec.images;
   l.action_dim = action_dim;
   return l;
+}
+
+ReplayLayout ReplayLayout::WithFeatures(const ObservationSpec& spec, int action_dim, std::vector<FeatureSpec> features) {
+  ReplayLayout l;
+  l.proprio = spec.proprio;
+  l.features = std::move(features);
+  for (const auto& f : l.features) {
+    if (f.size <= 0) throw InvalidArgument(fmt::format("feature '{}' must have a positive size", f.name));
+  }
+  l.action_dim = action_dim;
+  return l;
+}
+
+int ReplayLayout::feature_dim() const {
+  int n = 0;
+  for (const auto& f : features) n += f.size;
+  return n;
 }
 
 int ReplayLayout::proprio_dim() const {
@@ -38,10 +57,23 @@ void ReplayLayout::FlattenProprio(const Observation& obs, float* out) const {
   }
 }
 
+void ReplayLayout::FlattenFeatures(const Observation& obs, float* out) const {
+  for (const auto& f : features) {
+    auto it = obs.features.find(f.name);
+    if (it == obs.features.end() || static_cast<int>(it->second.size()) != f.size) {
+      throw DataLoss(fmt::format("observation lacks encoder features '{}' of size {} (has {})", f.name, f.size,
+                                 it == obs.features.end() ? std::string("none") : std::to_string(it->second.size())));
+    }
+    std::memcpy(out, it->second.data(), it->second.size() * sizeof(float));
+    out += f.size;
+  }
+}
+
 std::string ReplayLayout::Describe() const {
   std::string s;
   for (const auto& p : proprio) s += fmt::format("{}[{}] ", p.name, p.size());
   for (const auto& i : images) s += fmt::format("{}[{}x{}x{}] ", i.name, i.height, i.width, i.channels);
+  for (const auto& f : features) s += fmt::format("{}.features[bf16 {}] ", f.name, f.size);
   return s + fmt::format("action[{}]", action_dim);
 }
 
@@ -55,6 +87,8 @@ void SampleBatch::Resize(const ReplayLayout& layout, int n) {
     images[img.name].resize(n * bytes);
     next_images[img.name].resize(n * bytes);
   }
+  features.resize(static_cast<size_t>(n) * layout.feature_dim());
+  next_features.resize(static_cast<size_t>(n) * layout.feature_dim());
   actions.resize(static_cast<size_t>(n) * layout.action_dim);
   rewards.resize(n);
   terminated.resize(n);
@@ -65,13 +99,15 @@ void SampleBatch::Resize(const ReplayLayout& layout, int n) {
 // ---- buffer ----
 
 ReplayBuffer::ReplayBuffer(int64_t capacity, ReplayLayout layout)
-    : capacity_(capacity), layout_(std::move(layout)), proprio_dim_(layout_.proprio_dim()) {
+    : capacity_(capacity), layout_(std::move(layout)), proprio_dim_(layout_.proprio_dim()),
+      feature_dim_(layout_.feature_dim()) {
   if (capacity < 2) throw InvalidArgument(fmt::format("replay capacity must be >= 2, got {}", capacity));
   if (layout_.action_dim <= 0) throw InvalidArgument("replay layout needs action_dim > 0");
   proprio_.assign(static_cast<size_t>(capacity) * proprio_dim_, 0.0f);
   for (const auto& img : layout_.images) {
     images_.emplace_back(static_cast<size_t>(capacity) * img.height * img.width * img.channels, 0);
   }
+  features_.assign(static_cast<size_t>(capacity) * feature_dim_, 0);
   actions_.assign(static_cast<size_t>(capacity) * layout_.action_dim, 0.0f);
   rewards_.assign(capacity, 0.0f);
   terminated_.assign(capacity, 0.0f);
@@ -86,6 +122,7 @@ size_t ReplayBuffer::bytes_per_slot() const {
   size_t b = proprio_dim_ * sizeof(float) + layout_.action_dim * sizeof(float) + 4 * sizeof(float) + 1 +
              sizeof(uint64_t) + sizeof(int32_t);
   for (const auto& img : layout_.images) b += static_cast<size_t>(img.height) * img.width * img.channels;
+  b += feature_dim_ * sizeof(uint16_t);
   return b;
 }
 
@@ -96,6 +133,25 @@ void ReplayBuffer::SetValid(int64_t slot, bool valid) {
     num_transitions_ += valid ? 1 : -1;
     valid_[slot] = valid;
   }
+}
+
+void ReplayBuffer::ProprioStats(std::vector<double>* mean, std::vector<double>* stddev) const {
+  HILSERL_CHECK(filled_ > 0, "ProprioStats of an empty replay buffer");
+  mean->assign(proprio_dim_, 0.0);
+  stddev->assign(proprio_dim_, 0.0);
+  for (int64_t s = 0; s < filled_; ++s) {
+    const float* p = proprio_.data() + s * proprio_dim_;
+    for (int i = 0; i < proprio_dim_; ++i) (*mean)[i] += p[i];
+  }
+  for (double& m : *mean) m /= static_cast<double>(filled_);
+  for (int64_t s = 0; s < filled_; ++s) {
+    const float* p = proprio_.data() + s * proprio_dim_;
+    for (int i = 0; i < proprio_dim_; ++i) {
+      const double d = p[i] - (*mean)[i];
+      (*stddev)[i] += d * d;
+    }
+  }
+  for (double& v : *stddev) v = std::sqrt(v / static_cast<double>(filled_));
 }
 
 int64_t ReplayBuffer::WriteObservation(const Observation& obs) {
@@ -113,6 +169,12 @@ int64_t ReplayBuffer::WriteObservation(const Observation& obs) {
                                  spec.width, spec.channels));
     }
     std::memcpy(&images_[c][slot * bytes], img.data.data(), bytes);
+  }
+  if (feature_dim_ > 0) {
+    std::vector<float> flat(feature_dim_);
+    layout_.FlattenFeatures(obs, flat.data());
+    uint16_t* f = features_.data() + slot * feature_dim_;
+    for (int k = 0; k < feature_dim_; ++k) f[k] = FloatToBfloat16(flat[k]);
   }
   last_slot_ = slot;
   head_ = (head_ + 1) % capacity_;
@@ -168,6 +230,14 @@ void ReplayBuffer::SampleInto(int offset, int count, Rng& rng, SampleBatch* b) c
       std::memcpy(&b->images[spec.name][row * bytes], &images_[c][slot * bytes], bytes);
       std::memcpy(&b->next_images[spec.name][row * bytes], &images_[c][next * bytes], bytes);
     }
+    const uint16_t* f = features_.data() + slot * feature_dim_;
+    const uint16_t* nf = features_.data() + next * feature_dim_;
+    float* out = b->features.data() + static_cast<size_t>(row) * feature_dim_;
+    float* next_out = b->next_features.data() + static_cast<size_t>(row) * feature_dim_;
+    for (int k = 0; k < feature_dim_; ++k) {
+      out[k] = Bfloat16ToFloat(f[k]);
+      next_out[k] = Bfloat16ToFloat(nf[k]);
+    }
     std::memcpy(&b->actions[row * a], &actions_[slot * a], a * sizeof(float));
     b->rewards[row] = rewards_[slot];
     b->terminated[row] = terminated_[slot];
@@ -180,7 +250,7 @@ void ReplayBuffer::SampleInto(int offset, int count, Rng& rng, SampleBatch* b) c
 
 namespace {
 
-constexpr char kMagic[8] = {'H', 'S', 'R', 'B', 'U', 'F', '0', '1'};
+constexpr char kMagic[8] = {'H', 'S', 'R', 'B', 'U', 'F', '0', '2'};  // 02: + features
 
 uint64_t Fnv1a(const void* data, size_t n, uint64_t h) {
   const auto* p = static_cast<const uint8_t*>(data);
@@ -254,6 +324,7 @@ void ReplayBuffer::Save(const std::string& path) const {
     w.Pod(total_added_);
     w.Vec(proprio_);
     for (const auto& im : images_) w.Vec(im);
+    w.Vec(features_);
     w.Vec(actions_);
     w.Vec(rewards_);
     w.Vec(terminated_);
@@ -302,6 +373,7 @@ void ReplayBuffer::Load(const std::string& path) {
   r.Pod(&fresh.total_added_);
   r.Vec(&fresh.proprio_);
   for (auto& im : fresh.images_) r.Vec(&im);
+  r.Vec(&fresh.features_);
   r.Vec(&fresh.actions_);
   r.Vec(&fresh.rewards_);
   r.Vec(&fresh.terminated_);

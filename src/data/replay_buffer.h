@@ -21,17 +21,32 @@
 
 namespace hilserl {
 
+// Cached encoder features of one camera: `size` floats per observation.
+struct FeatureSpec {
+  std::string name;  // the camera
+  int size = 0;
+  bool operator==(const FeatureSpec&) const = default;
+};
+
 // What the buffer stores per observation, in order: the proprio vectors (flattened in
-// this order into one float vector) and the camera images.
+// this order into one float vector), the camera images, and cached encoder features
+// (bfloat16, flattened in this order into one vector).
 struct ReplayLayout {
   std::vector<VectorSpace> proprio;
   std::vector<ImageSpace> images;
+  std::vector<FeatureSpec> features;
   int action_dim = 0;
 
   static ReplayLayout From(const ObservationSpec& spec, int action_dim);
+  // Proprio of `spec` plus cached features instead of images: what a learner with a
+  // frozen encoder stores (the frames themselves are never needed again).
+  static ReplayLayout WithFeatures(const ObservationSpec& spec, int action_dim, std::vector<FeatureSpec> features);
   int proprio_dim() const;
+  int feature_dim() const;
   // Flattens obs's proprio in layout order; throws DataLoss if an entry is missing/short.
   void FlattenProprio(const Observation& obs, float* out) const;
+  // Flattens obs's encoder features in layout order; throws DataLoss if one is missing/short.
+  void FlattenFeatures(const Observation& obs, float* out) const;
   bool operator==(const ReplayLayout&) const = default;
   std::string Describe() const;
 };
@@ -57,6 +72,8 @@ struct SampleBatch {
   std::vector<float> next_obs;  // [B, proprio_dim]
   std::map<std::string, std::vector<uint8_t>> images;       // camera -> [B, H, W, 3]
   std::map<std::string, std::vector<uint8_t>> next_images;  // camera -> [B, H, W, 3]
+  std::vector<float> features;       // [B, feature_dim] cached encoder features
+  std::vector<float> next_features;  // [B, feature_dim]
   std::vector<float> actions;        // [B, action_dim]
   std::vector<float> rewards;        // [B]
   std::vector<float> terminated;     // [B] 1 = no bootstrap
@@ -88,6 +105,10 @@ class ReplayBuffer {
   size_t bytes_allocated() const;
   int64_t total_added() const { return total_added_; }
 
+  // Per-component mean and standard deviation of the stored proprio vectors (every
+  // occupied slot, each observation once). Throws InternalError if the buffer is empty.
+  void ProprioStats(std::vector<double>* mean, std::vector<double>* stddev) const;
+
   // Saves to `path` atomically (temp file + rename) with a checksum. Load refuses a file
   // that is truncated, corrupt, or written for another layout: DataLoss naming the file
   // and the problem; the buffer is unchanged then.
@@ -103,6 +124,8 @@ class ReplayBuffer {
   int proprio_dim_;
   std::vector<float> proprio_;                 // [C, proprio_dim]
   std::vector<std::vector<uint8_t>> images_;   // per camera [C, H*W*3]
+  int feature_dim_;
+  std::vector<uint16_t> features_;             // [C, feature_dim] bfloat16
   std::vector<float> actions_;                 // [C, action_dim] (transition starting at slot)
   std::vector<float> rewards_, terminated_, grasp_penalty_, intervened_;
   std::vector<uint8_t> valid_;                 // transition (slot, slot+1) is sampleable

@@ -25,6 +25,7 @@ void ArmEnvOptions::Validate() const {
   if (!(max_step_translation > 0) || !(max_step_rotation > 0)) {
     throw InvalidArgument("env: 'max_step_translation' and 'max_step_rotation' must be > 0");
   }
+  if (!(gripper_stroke_time >= 0)) throw InvalidArgument("env: 'gripper_stroke_time' must be >= 0 (s)");
   if (!(start_xy_noise >= 0)) throw InvalidArgument("env: 'start_xy_noise' must be >= 0");
   if (safety_low.size() != 3 || safety_high.size() != 3) {
     throw InvalidArgument("env: 'safety_low' and 'safety_high' need 3 values (x, y, z in m)");
@@ -46,6 +47,7 @@ void ArmEnvOptions::Load(ConfigNode& node) {
   node.GetFixed("safety_low", 3, &safety_low);
   node.GetFixed("safety_high", 3, &safety_high);
   node.Get("safety_max_rotation", &safety_max_rotation);
+  node.Get("gripper_stroke_time", &gripper_stroke_time);
   ConfigNode ctrl = node.Child("controller");
   controller.Load(ctrl);
   node.CheckNoUnknownKeys();
@@ -131,6 +133,7 @@ Observation ArmSimEnv::Reset(uint64_t seed) {
   arm_->SetJointPositions(d, home);
   arm_->SetGripperOpening(d, 1.0);
   gripper_command_ = 1.0;
+  gripper_setpoint_ = 1.0;
   mj_forward(m, d);
   ResetTask(rng_);
   mj_forward(m, d);
@@ -149,8 +152,10 @@ void ArmSimEnv::StepPhysics(const Pose& target, int n) {
   mjModel* m = model_.get();
   mjData* d = data_.get();
   target_ = safety_box_.Clip(target);
-  arm_->SetGripperTarget(d, gripper_command_);
+  const double max_change = options_.gripper_stroke_time > 0 ? m->opt.timestep / options_.gripper_stroke_time : 1.0;
   for (int i = 0; i < n; ++i) {
+    gripper_setpoint_ += std::clamp(gripper_command_ - gripper_setpoint_, -max_change, max_change);
+    arm_->SetGripperTarget(d, gripper_setpoint_);
     mj_step1(m, d);
     controller_->Apply(m, d, target_);
     mj_step2(m, d);

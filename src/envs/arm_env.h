@@ -49,6 +49,10 @@ struct ArmEnvOptions {
   std::vector<double> safety_low = {0.2, -0.3, 0.0};
   std::vector<double> safety_high = {0.6, 0.3, 0.5};
   double safety_max_rotation = 0.5;     // rad about each axis from the home orientation
+  // Time (s) for a full open <-> close stroke of the gripper (0 = as fast as the finger
+  // servos go). Real parallel grippers need ~0.5 s (the Franka hand ~0.6 s), which is what
+  // makes closing at the wrong moment costly.
+  double gripper_stroke_time = 0.5;
   sim::ImpedanceOptions controller;
 
   bool pixels() const { return obs_mode == "pixels"; }
@@ -112,7 +116,8 @@ class ArmSimEnv : public Env {
   SafetyBox safety_box_;
   Pose home_pose_;
   Pose target_;
-  double gripper_command_ = 1.0;  // opening fraction commanded (1 open, 0 closed)
+  double gripper_command_ = 1.0;   // opening fraction commanded (1 open, 0 closed)
+  double gripper_setpoint_ = 1.0;  // finger servo setpoint, moving toward the command
   int substeps_ = 50;
   int rot_offset_ = -1;    // index of rx in the action, or -1
   int gripper_index_ = 3;  // index of the gripper in the action

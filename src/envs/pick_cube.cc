@@ -54,6 +54,11 @@ PickCube::PickCube(const PickCubeOptions& task_options)
   if (!options().pixels()) {
     mutable_observation_spec().proprio.push_back(
         {"cube_pos", {"x", "y", "z"}, {-1e6f, -1e6f, -1e6f}, {1e6f, 1e6f, 1e6f}});
+    // The cube relative to the gripper: what a wrist camera shows, and what the policy needs
+    // at centimetre precision; learning from absolute positions alone generalised poorly
+    // across cube positions (see docs/ARCHITECTURE.md, learning notes).
+    mutable_observation_spec().proprio.push_back(
+        {"cube_offset", {"dx", "dy", "dz"}, {-1e6f, -1e6f, -1e6f}, {1e6f, 1e6f, 1e6f}});
   }
 }
 
@@ -82,6 +87,8 @@ void PickCube::AddTaskObservation(Observation* obs) const {
     const Eigen::Vector3d c = CubePosition();
     obs->proprio["cube_pos"] = {static_cast<float>(c.x()), static_cast<float>(c.y()),
                                 static_cast<float>(c.z())};
+    const Eigen::Vector3d d = c - arm().TcpPose(data()).translation;
+    obs->proprio["cube_offset"] = {static_cast<float>(d.x()), static_cast<float>(d.y()), static_cast<float>(d.z())};
   }
 }
 

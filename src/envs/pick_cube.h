@@ -4,7 +4,8 @@
 // [-cube_yaw_range, cube_yaw_range]. Success (terminates) = cube centre lifted more than
 // lift_height above its resting height. Reward: "sparse" = 1 on success else 0; "dense" =
 // 0.3 exp(-20 d) + 0.7 min(lift / lift_height, 1), d = tcp-cube distance (m).
-// State mode adds proprio "cube_pos" [x y z]; pixels mode does not.
+// State mode adds proprio "cube_pos" [x y z] and "cube_offset" (cube - tcp, base frame);
+// pixels mode does not.
 #pragma once
 
 #include <memory>

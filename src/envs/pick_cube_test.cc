@@ -67,6 +67,9 @@ TEST(PickCubeTest, CubeStartsInsideTheRandomisationBox) {
     EXPECT_GE(c[1], -0.25f - 1e-3f);
     EXPECT_LE(c[1], 0.25f + 1e-3f);
     EXPECT_NEAR(c[2], 0.02f, 2e-3f);
+    const auto& tcp = obs.Proprio("tcp_pose");
+    const auto& d = obs.Proprio("cube_offset");
+    for (int i = 0; i < 3; ++i) EXPECT_NEAR(d[i], c[i] - tcp[i], 1e-5f);
   }
 }
 

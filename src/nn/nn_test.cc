@@ -123,6 +123,8 @@ TEST(SafetensorsTest, RoundTripAndClearErrors) {
 }  // namespace
 }  // namespace hilserl::nn
 
+#include "nn/backbone.h"
+#include "nn/encoder.h"
 #include "nn/resnet.h"
 
 namespace hilserl::nn {
@@ -176,6 +178,72 @@ TEST(ImageHeadTest, SpatialEmbeddingMatchesDefinition) {
   const torch::Tensor z = head->forward(torch::randn({2, 512, 4, 4}));
   EXPECT_EQ(z.sizes(), (std::vector<int64_t>{2, 256}));
   EXPECT_LE(z.abs().max().item<float>(), 1.0f);
+}
+
+TEST(ObsEncoderTest, SplitsProprioAndCamerasAndEmbedsEach) {
+  torch::manual_seed(7);
+  EncoderSpec spec;
+  spec.proprio_dim = 5;
+  spec.cameras = {"front", "wrist"};
+  spec.channels = 8;
+  spec.height = spec.width = 2;
+  spec.proprio_latent = 4;
+  spec.bottleneck = 6;
+  spec.spatial_features = 3;
+  EXPECT_EQ(spec.input_dim(), 5 + 2 * 32);
+  EXPECT_EQ(spec.output_dim(), 4 + 2 * 6);
+  ObsEncoder enc(spec);
+  enc->eval();
+  torch::Tensor x = torch::randn({3, spec.input_dim()});
+  const torch::Tensor z = enc->forward(x);
+  ASSERT_EQ(z.sizes(), (std::vector<int64_t>{3, 16}));
+  // Changing the wrist features changes only the wrist embedding.
+  torch::Tensor y = x.clone();
+  y.slice(1, 5 + 32).add_(1.0);
+  const torch::Tensor w = enc->forward(y);
+  EXPECT_TRUE(torch::equal(w.slice(1, 0, 10), z.slice(1, 0, 10)));
+  EXPECT_FALSE(torch::allclose(w.slice(1, 10), z.slice(1, 10)));
+}
+
+TEST(FrozenBackboneTest, EncodesEveryCameraDeterministicallyPerSeed) {
+  Observation o;
+  Image a(64, 64), b(64, 64);
+  for (size_t i = 0; i < a.data.size(); ++i) {
+    a.data[i] = static_cast<uint8_t>(i % 251);
+    b.data[i] = static_cast<uint8_t>((i * 7) % 253);
+  }
+  o.images["front"] = a;
+  o.images["wrist"] = b;
+  torch::manual_seed(1);
+  const torch::Tensor before = torch::rand({1});
+  torch::manual_seed(1);
+  FrozenBackbone net({"front", "wrist"}, 64, "", 3);
+  EXPECT_TRUE(torch::equal(torch::rand({1}), before));  // the caller's generator is untouched
+  Observation o2 = o;
+  net.Encode(&o);
+  ASSERT_EQ(o.features.at("front").size(), static_cast<size_t>(512 * 2 * 2));
+  EXPECT_NE(o.features.at("front"), o.features.at("wrist"));
+  FrozenBackbone same({"front", "wrist"}, 64, "", 3), other({"front", "wrist"}, 64, "", 4);
+  Observation o3 = o2;
+  same.Encode(&o2);
+  other.Encode(&o3);
+  EXPECT_EQ(o2.features.at("front"), o.features.at("front"));
+  EXPECT_NE(o3.features.at("front"), o.features.at("front"));
+  // The weights round-trip through a file.
+  const std::string path = (std::filesystem::temp_directory_path() / "hilserl_backbone.safetensors").string();
+  SaveSafetensors(path, net.Weights());
+  FrozenBackbone loaded({"front", "wrist"}, 64, path, 99);
+  Observation o4 = o3;
+  loaded.Encode(&o4);
+  EXPECT_EQ(o4.features.at("wrist"), o.features.at("wrist"));
+  // Wrong image sizes are refused with the camera's name.
+  o4.images["wrist"] = Image(32, 32);
+  try {
+    loaded.Encode(&o4);
+    FAIL();
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("wrist"), std::string::npos);
+  }
 }
 
 }  // namespace

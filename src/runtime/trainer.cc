@@ -16,6 +16,7 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
+#include "core/paths.h"
 #include "core/progress.h"
 #include "data/episode_dataset.h"
 #include "data/replay_buffer.h"
@@ -55,6 +56,7 @@ void TrainOptions::Load(ConfigNode& node) {
   node.Get("eval_episodes", &eval_episodes);
   node.Get("torch_threads", &torch_threads);
   node.Get("interventions", &interventions);
+  node.Get("normalize_observations", &normalize_observations);
   node.CheckNoUnknownKeys();
   env_steps = env;
   training_starts = starts;
@@ -67,15 +69,9 @@ void TrainOptions::Load(ConfigNode& node) {
 // ---------------------------------------------------------------- agent setup
 
 AgentSetup DescribeAgent(const TaskConfig& config, const Env& env) {
-  if (!env.observation_spec().images.empty()) {
-    throw InvalidArgument(
-        "training from pixel observations needs the image encoder (ResNet-10 with cached "
-        "features), which is not implemented yet; use --obs state");
-  }
   AgentSetup s;
   const VectorSpace& actions = env.action_space();
   s.action_dim = actions.size();
-  s.obs_dim = ReplayLayout::From(env.observation_spec(), actions.size()).proprio_dim();
   // Gripper components ("gripper", "<arm>/gripper") must be the trailing ones: the grasp
   // critic chooses them, the policy the rest.
   auto is_gripper = [&](int i) {
@@ -90,29 +86,103 @@ AgentSetup DescribeAgent(const TaskConfig& config, const Env& env) {
   s.options.grippers = grippers;
   ConfigNode node = config.Section("agent");
   s.options.Load(node);
+
+  const ObservationSpec& spec = env.observation_spec();
+  if (spec.images.empty()) {
+    s.layout = ReplayLayout::From(spec, static_cast<int>(s.action_dim));
+  } else {
+    ConfigNode enc = config.Section("encoder");
+    std::string weights;
+    int seed = 0;
+    enc.Get("weights", &weights);
+    enc.Get("seed", &seed);
+    int spatial = static_cast<int>(s.encoder.spatial_features), bottleneck = static_cast<int>(s.encoder.bottleneck);
+    int latent = static_cast<int>(s.encoder.proprio_latent);
+    enc.Get("spatial_features", &spatial);
+    enc.Get("bottleneck", &bottleneck);
+    enc.Get("proprio_latent", &latent);
+    s.encoder.spatial_features = spatial;
+    s.encoder.bottleneck = bottleneck;
+    s.encoder.proprio_latent = latent;
+    enc.Get("dropout", &s.encoder.dropout);
+    enc.CheckNoUnknownKeys();
+    if (s.encoder.spatial_features < 1 || s.encoder.bottleneck < 1 || s.encoder.proprio_latent < 1 ||
+        !(s.encoder.dropout >= 0 && s.encoder.dropout < 1)) {
+      throw InvalidArgument("encoder: 'spatial_features', 'bottleneck' and 'proprio_latent' must be >= 1, "
+                            "'dropout' in [0, 1)");
+    }
+    s.backbone_weights = weights.empty() ? "" : ResolvePath(weights);
+    s.backbone_seed = static_cast<uint64_t>(seed);
+    const int size = spec.images.front().height;
+    std::vector<FeatureSpec> features;
+    for (const auto& img : spec.images) {
+      if (img.height != size || img.width != size || img.channels != 3 || size % 32 != 0) {
+        throw InvalidArgument(fmt::format("encoder: camera '{}' gives {}x{}x{} images; the ResNet-10 backbone needs "
+                                          "square RGB images of one size, a multiple of 32 (e.g. 128x128x3)",
+                                          img.name, img.height, img.width, img.channels));
+      }
+      s.encoder.cameras.push_back(img.name);
+    }
+    s.encoder.channels = 512;
+    s.encoder.height = s.encoder.width = size / 32;
+    for (const auto& cam : s.encoder.cameras) features.push_back({cam, static_cast<int>(s.encoder.camera_feature_size())});
+    s.layout = ReplayLayout::WithFeatures(spec, static_cast<int>(s.action_dim), features);
+    s.encoder.proprio_dim = s.layout.proprio_dim();
+  }
+  s.obs_dim = s.layout.proprio_dim() + s.layout.feature_dim();
   return s;
+}
+
+std::unique_ptr<SacAgent> MakeAgent(const AgentSetup& setup) {
+  return std::make_unique<SacAgent>(setup.obs_dim, setup.action_dim, setup.options, torch::kCPU, setup.encoder);
+}
+
+std::unique_ptr<nn::FrozenBackbone> MakeBackbone(const AgentSetup& setup, const std::string& weights_override) {
+  if (!setup.encoder.enabled()) return nullptr;
+  const std::string weights = weights_override.empty() ? setup.backbone_weights : weights_override;
+  return std::make_unique<nn::FrozenBackbone>(setup.encoder.cameras, static_cast<int>(setup.encoder.height * 32),
+                                              weights, setup.backbone_seed);
 }
 
 namespace {
 
+// [proprio | features of each camera] as one row.
 torch::Tensor Flatten(const ReplayLayout& layout, const Observation& obs) {
-  torch::Tensor t = torch::empty({1, layout.proprio_dim()});
+  torch::Tensor t = torch::empty({1, layout.proprio_dim() + layout.feature_dim()});
   layout.FlattenProprio(obs, t.data_ptr<float>());
+  layout.FlattenFeatures(obs, t.data_ptr<float>() + layout.proprio_dim());
   return t;
 }
 
 }  // namespace
 
-PolicyFn AgentPolicy(const Env& env, SacAgent& agent) {
-  const ReplayLayout layout = ReplayLayout::From(env.observation_spec(), env.action_space().size());
-  return [layout, &agent](Env&, const Observation& obs) {
-    const torch::Tensor a = agent.Act(Flatten(layout, obs), true);
+PolicyFn AgentPolicy(const Env& env, SacAgent& agent, nn::FrozenBackbone* backbone) {
+  ReplayLayout layout = ReplayLayout::From(env.observation_spec(), env.action_space().size());
+  if (agent.encoder_spec().enabled()) {
+    if (backbone == nullptr) {
+      throw InvalidArgument("this agent reads camera features: it needs the frozen backbone it was trained with to act");
+    }
+    std::vector<FeatureSpec> features;
+    for (const auto& cam : agent.encoder_spec().cameras) {
+      features.push_back({cam, static_cast<int>(agent.encoder_spec().camera_feature_size())});
+    }
+    layout = ReplayLayout::WithFeatures(env.observation_spec(), env.action_space().size(), features);
+  }
+  return [layout, &agent, backbone](Env&, const Observation& obs) {
+    torch::Tensor a;
+    if (backbone) {
+      Observation encoded = obs;
+      backbone->Encode(&encoded);
+      a = agent.Act(Flatten(layout, encoded), true);
+    } else {
+      a = agent.Act(Flatten(layout, obs), true);
+    }
     return Action(a.data_ptr<float>(), a.data_ptr<float>() + a.size(1));
   };
 }
 
-RolloutSummary Evaluate(Env& env, SacAgent& agent, const RolloutOptions& options) {
-  return RunRollouts(env, AgentPolicy(env, agent), options);
+RolloutSummary Evaluate(Env& env, SacAgent& agent, const RolloutOptions& options, nn::FrozenBackbone* backbone) {
+  return RunRollouts(env, AgentPolicy(env, agent, backbone), options);
 }
 
 // ---------------------------------------------------------------- checkpoints
@@ -120,7 +190,7 @@ RolloutSummary Evaluate(Env& env, SacAgent& agent, const RolloutOptions& options
 namespace {
 
 void WriteCheckpoint(const std::string& dir, SacAgent& agent, const TaskConfig& config, int64_t env_steps,
-                     int64_t learner_steps) {
+                     int64_t learner_steps, const nn::FrozenBackbone* backbone) {
   const fs::path final_dir(dir);
   const fs::path tmp = final_dir.string() + ".tmp";
   fs::remove_all(tmp);
@@ -128,6 +198,10 @@ void WriteCheckpoint(const std::string& dir, SacAgent& agent, const TaskConfig& 
   nn::SaveSafetensors((tmp / "weights.safetensors").string(), agent.Weights(),
                       {{"format", "hilserl-sac"}, {"task", config.task}});
   agent.SaveOptimizers((tmp / "optimizers.pt").string());
+  if (backbone) {
+    nn::SaveSafetensors((tmp / "backbone.safetensors").string(), backbone->Weights(),
+                        {{"format", "resnet10"}, {"source", backbone->source()}});
+  }
   std::ofstream((tmp / "config.yaml").string()) << config.root.ToYaml() << "\n";
   nlohmann::json meta = {{"env_steps", env_steps}, {"learner_steps", learner_steps}, {"task", config.task},
                          {"obs_dim", agent.obs_dim()}, {"action_dim", agent.env_action_dim()}};
@@ -201,17 +275,29 @@ TrainResult Train(TrainRequest req) {
 
   std::unique_ptr<Env> env = MakeEnv(req.config);
   const AgentSetup setup = DescribeAgent(req.config, *env);
-  const ReplayLayout layout = ReplayLayout::From(env->observation_spec(), static_cast<int>(setup.action_dim));
-  SacAgent learner_agent(setup.obs_dim, setup.action_dim, setup.options);
-  SacAgent actor_agent(setup.obs_dim, setup.action_dim, setup.options);
+  const ReplayLayout layout = setup.layout;
+  std::unique_ptr<nn::FrozenBackbone> backbone = MakeBackbone(setup);
+  if (backbone) spdlog::info("frozen ResNet-10 backbone for cameras {}: {}", fmt::join(setup.encoder.cameras, ", "), backbone->source());
+  SacAgent learner_agent(setup.obs_dim, setup.action_dim, setup.options, torch::kCPU, setup.encoder);
+  SacAgent actor_agent(setup.obs_dim, setup.action_dim, setup.options, torch::kCPU, setup.encoder);
   actor_agent.LoadWeights(learner_agent.ActorWeights(), "initial weights");
 
   ReplayBuffer rl_buffer(opt.replay_capacity, layout);
   ReplayBuffer demo_buffer(opt.demo_capacity, layout);
   int demo_episodes = 0;
   if (!req.demos.empty()) {
-    const auto episodes = ReadEpisodes(req.demos);
+    auto episodes = ReadEpisodes(req.demos);
     CheckEpisodesMatch(episodes, env->observation_spec(), static_cast<int>(setup.action_dim), req.demos);
+    if (backbone) {
+      // Encode every demo frame once; the buffer keeps the features, not the pixels.
+      std::vector<Observation*> frames;
+      for (auto& ep : episodes) {
+        for (auto& o : ep.observations) frames.push_back(&o);
+      }
+      spdlog::info("encoding {} demo frames with the frozen backbone", frames.size());
+      backbone->EncodeMany(frames);
+      for (Observation* o : frames) o->images.clear();
+    }
     uint64_t id = 1ull << 62;
     for (const auto& ep : episodes) {
       for (int t = 0; t < ep.length(); ++t) {
@@ -224,12 +310,25 @@ TrainResult Train(TrainRequest req) {
     }
     spdlog::info("loaded {} demo episodes ({} transitions) from {}", demo_episodes, demo_buffer.size(), req.demos);
   }
+  // Observation statistics: from the demos when there are any, else from the first
+  // training_starts steps (set by the learner before its first update).
+  auto set_normalization = [&](const ReplayBuffer& source) {
+    std::vector<double> mean, stddev;
+    source.ProprioStats(&mean, &stddev);
+    learner_agent.SetObsNormalization(mean, stddev);
+  };
+  bool normalized = !opt.normalize_observations;
+  if (!normalized && demo_buffer.size() > 0) {
+    set_normalization(demo_buffer);
+    actor_agent.LoadWeights(learner_agent.ActorWeights(), "initial weights");
+    normalized = true;
+  }
 
   fs::create_directories(req.run_dir);
   std::ofstream episodes_csv(fs::path(req.run_dir) / "episodes.csv");
   episodes_csv << "episode,env_step,return,length,success,intervened_steps,intervention_rate,wall_s\n";
   std::ofstream learner_csv(fs::path(req.run_dir) / "learner.csv");
-  learner_csv << "learner_step,env_step,critic_loss,q_mean,actor_loss,temperature,entropy,grasp_loss,updates_per_s\n";
+  learner_csv << "learner_step,env_step,critic_loss,q_mean,q_demo,q_online,actor_loss,temperature,entropy,grasp_loss,updates_per_s\n";
 
   std::unique_ptr<ScriptedOperator> op;
   if (opt.interventions) {
@@ -252,7 +351,14 @@ TrainResult Train(TrainRequest req) {
     try {
       int64_t version = 0;
       uint64_t episode_id = 0;
+      // Frames are encoded once, here; the learner stores only the features.
+      auto encode = [&](Observation* o) {
+        if (!backbone) return;
+        backbone->Encode(o);
+        o->images.clear();
+      };
       auto obs = std::make_shared<Observation>(env->Reset(req.seed));
+      encode(obs.get());
       if (op) op->StartEpisode(req.seed, 0.0);
       int step = 0;
       EpisodeItem stats;
@@ -281,6 +387,7 @@ TrainResult Train(TrainRequest req) {
         }
         StepResult r = env->Step(action);
         auto next = std::make_shared<Observation>(std::move(r.observation));
+        encode(next.get());
         StepItem item;
         item.episode_id = episode_id;
         item.step = step;
@@ -314,6 +421,7 @@ TrainResult Train(TrainRequest req) {
           step = 0;
           stats = EpisodeItem();
           obs = std::make_shared<Observation>(env->Reset(req.seed + episode_id));
+          encode(obs.get());
           if (op) op->StartEpisode(req.seed + episode_id, recent_success.load());
         } else {
           ++step;
@@ -365,6 +473,10 @@ TrainResult Train(TrainRequest req) {
           if (done) break;
           continue;
         }
+        if (!normalized) {
+          set_normalization(rl_buffer);
+          normalized = true;
+        }
         shared.training_started = true;
         while (shared.learner_steps.load() < target()) {
           // Half demo, half RL once the demo buffer has data (demos or corrections).
@@ -374,12 +486,18 @@ TrainResult Train(TrainRequest req) {
             rl_buffer.SampleInto(demo_rows, opt.batch_size - demo_rows, rng, &batch);
             TrainBatch b;
             const int64_t n = opt.batch_size, d = layout.proprio_dim(), ad = layout.action_dim;
+            const int64_t fd = layout.feature_dim();
             b.obs = torch::from_blob(batch.obs.data(), {n, d}).clone();
             b.next_obs = torch::from_blob(batch.next_obs.data(), {n, d}).clone();
+            if (fd > 0) {
+              b.obs = torch::cat({b.obs, torch::from_blob(batch.features.data(), {n, fd})}, 1);
+              b.next_obs = torch::cat({b.next_obs, torch::from_blob(batch.next_features.data(), {n, fd})}, 1);
+            }
             b.actions = torch::from_blob(batch.actions.data(), {n, ad}).clone();
             b.rewards = torch::from_blob(batch.rewards.data(), {n}).clone();
             b.terminated = torch::from_blob(batch.terminated.data(), {n}).clone();
             b.grasp_penalty = torch::from_blob(batch.grasp_penalty.data(), {n}).clone();
+            b.demo_rows = demo_rows;
             info = learner_agent.Update(b, k + 1 == opt.critic_actor_ratio);
           }
           const int64_t ls = shared.learner_steps.fetch_add(1) + 1;
@@ -396,14 +514,15 @@ TrainResult Train(TrainRequest req) {
             const double ups = (ls - last_log_steps) * opt.critic_actor_ratio / std::max(dt, 1e-9);
             last_log = now;
             last_log_steps = ls;
-            learner_csv << fmt::format("{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.1f}\n", ls,
-                                       shared.env_steps.load(), info.critic_loss, info.q_mean, info.actor_loss,
+            learner_csv << fmt::format("{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.1f}\n", ls,
+                                       shared.env_steps.load(), info.critic_loss, info.q_mean, info.q_demo,
+                                       info.q_online, info.actor_loss,
                                        info.temperature, info.entropy, info.grasp_loss, ups);
             learner_csv.flush();
           }
           if (inserted >= next_checkpoint) {
             WriteCheckpoint((fs::path(req.run_dir) / "checkpoints" / fmt::format("step_{:07d}", inserted)).string(),
-                            learner_agent, req.config, inserted, ls);
+                            learner_agent, req.config, inserted, ls, backbone.get());
             next_checkpoint += opt.checkpoint_every;
           }
           {
@@ -481,14 +600,14 @@ TrainResult Train(TrainRequest req) {
   result.updates_per_s = result.learner_steps * opt.critic_actor_ratio / std::max(result.wall_time_s, 1e-9);
   result.env_steps_per_s = result.env_steps / std::max(result.wall_time_s, 1e-9);
   result.checkpoint = (fs::path(req.run_dir) / "checkpoints" / "final").string();
-  WriteCheckpoint(result.checkpoint, learner_agent, req.config, result.env_steps, result.learner_steps);
+  WriteCheckpoint(result.checkpoint, learner_agent, req.config, result.env_steps, result.learner_steps, backbone.get());
 
   if (opt.eval_episodes > 0) {
     RolloutOptions ro;
     ro.episodes = opt.eval_episodes;
     ro.seed = 1000000 + req.seed;
     ro.progress = req.progress;
-    result.eval = Evaluate(*env, learner_agent, ro);
+    result.eval = Evaluate(*env, learner_agent, ro, backbone.get());
   }
   return result;
 }
@@ -502,12 +621,20 @@ LoadedPolicy LoadCheckpoint(const std::string& dir, const std::vector<std::strin
   }
   std::ifstream in(config_path);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  LoadedPolicy out{TaskConfig::FromYaml(text, config_path.string()), nullptr, nullptr};
+  LoadedPolicy out{TaskConfig::FromYaml(text, config_path.string()), nullptr, nullptr, nullptr};
   for (const auto& o : overrides) out.config.root.SetFromAssignment(o);
   out.env = MakeEnv(out.config);
   const AgentSetup setup = DescribeAgent(out.config, *out.env);
-  out.agent = std::make_unique<SacAgent>(setup.obs_dim, setup.action_dim, setup.options);
+  out.agent = MakeAgent(setup);
   out.agent->LoadWeights(nn::LoadSafetensors(weights_path.string()), weights_path.string());
+  if (setup.encoder.enabled()) {
+    const fs::path backbone_path = root / "backbone.safetensors";
+    if (!fs::exists(backbone_path)) {
+      throw DataLoss(fmt::format("checkpoint '{}' is for image observations but has no backbone.safetensors "
+                                 "(the frozen encoder it was trained with)", dir));
+    }
+    out.backbone = MakeBackbone(setup, backbone_path.string());
+  }
   return out;
 }
 

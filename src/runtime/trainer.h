@@ -20,6 +20,8 @@
 #include <string>
 
 #include "agents/sac.h"
+#include "data/replay_buffer.h"
+#include "nn/backbone.h"
 #include "core/config.h"
 #include "runtime/rollout.h"
 #include "wrappers/make_env.h"
@@ -40,6 +42,9 @@ struct TrainOptions {
   int eval_episodes = 20;             // deterministic evaluation at the end (0 = none)
   int torch_threads = 1;              // intra-op threads of the learner
   bool interventions = false;         // scripted operator corrects the policy (section 'operator')
+  // Normalise proprio observations by their mean and std over the demo buffer (or, without
+  // demos, over the first training_starts steps); frozen for the run, saved in checkpoints.
+  bool normalize_observations = true;
 
   void Validate() const;
   void Load(ConfigNode& node);
@@ -69,19 +74,30 @@ struct TrainRequest {
 
 TrainResult Train(TrainRequest request);
 
-// Builds the agent a config describes for an env (obs layout -> feature size).
+// Builds the agent a config describes for an env. With cameras in the observation, the
+// agent reads cached frozen-backbone features (config section 'encoder'): obs rows are
+// [proprio | features of each camera] and `encoder` describes the trainable head.
 struct AgentSetup {
   SacOptions options;
+  nn::EncoderSpec encoder;       // no cameras = state observations
+  std::string backbone_weights;  // safetensors of the frozen ResNet-10 ("" = random init)
+  uint64_t backbone_seed = 0;
+  ReplayLayout layout;           // what the replay buffers store
   int64_t obs_dim = 0;
   int64_t action_dim = 0;
 };
 AgentSetup DescribeAgent(const TaskConfig& config, const Env& env);
+std::unique_ptr<SacAgent> MakeAgent(const AgentSetup& setup);
+// The frozen backbone the setup needs (nullptr for state observations).
+std::unique_ptr<nn::FrozenBackbone> MakeBackbone(const AgentSetup& setup, const std::string& weights_override = "");
 
-// The agent's deterministic policy as a PolicyFn for `env` (flattened proprio features).
-PolicyFn AgentPolicy(const Env& env, SacAgent& agent);
+// The agent's deterministic policy as a PolicyFn for `env` (observations encoded by the
+// backbone when there is one, then flattened).
+PolicyFn AgentPolicy(const Env& env, SacAgent& agent, nn::FrozenBackbone* backbone = nullptr);
 
 // Deterministic evaluation of a trained agent on `env`.
-RolloutSummary Evaluate(Env& env, SacAgent& agent, const RolloutOptions& options);
+RolloutSummary Evaluate(Env& env, SacAgent& agent, const RolloutOptions& options,
+                        nn::FrozenBackbone* backbone = nullptr);
 
 // Loads a checkpoint directory (weights.safetensors + config.yaml) into a fresh env and
 // agent. Throws NotFound / DataLoss naming the file.
@@ -89,6 +105,7 @@ struct LoadedPolicy {
   TaskConfig config;
   std::unique_ptr<Env> env;
   std::unique_ptr<SacAgent> agent;
+  std::unique_ptr<nn::FrozenBackbone> backbone;  // pixel agents only
 };
 LoadedPolicy LoadCheckpoint(const std::string& checkpoint_dir, const std::vector<std::string>& overrides = {});
 
