@@ -3,12 +3,15 @@
 // observation (64-D) and for cached pixel features (2 cameras x 256 + 64 proprio = 576-D).
 // Reports updates/s and the achieved GFLOP/s against this CPU's peak (PLATFORM.md:
 // ~300 GFLOP/s fp32 on one core).
+#include <algorithm>
 #include <chrono>
+#include <vector>
 
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
 #include "agents/sac.h"
+#include "nn/backbone.h"
 #include "nn/resnet.h"
 
 namespace hilserl {
@@ -67,6 +70,97 @@ BENCHMARK(BM_SacUpdate)
     ->Args({64, 1, 2})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
+
+// Pixel learner with cached features: obs rows = 18 proprio + 2 cameras x 512x4x4
+// frozen-backbone features; the trainable encoder head (spatial embeddings with F kernels
+// per channel -> 256 bottleneck per camera, proprio -> 64) feeds critic, actor and grasp
+// critic. F = 8 is HIL-SERL's default; F = 1 is 8x cheaper in the bottleneck.
+nn::EncoderSpec PixelSpec(int64_t spatial_features) {
+  nn::EncoderSpec e;
+  e.proprio_dim = 18;
+  e.cameras = {"front", "wrist"};
+  e.spatial_features = spatial_features;
+  return e;
+}
+
+void BM_SacUpdatePixelFeatures(benchmark::State& state) {
+  const int64_t f = state.range(0);
+  nn::ConfigureCpuThreads(1);
+  torch::manual_seed(0);
+  SacOptions o;
+  o.grippers = 1;
+  const nn::EncoderSpec spec = PixelSpec(f);
+  const int64_t obs_dim = spec.input_dim(), action_dim = 4, b = 256;
+  SacAgent agent(obs_dim, action_dim, o, torch::kCPU, spec);
+  TrainBatch batch{torch::rand({b, obs_dim}), torch::rand({b, action_dim}) * 2 - 1, torch::rand({b}),
+                   torch::zeros({b}), torch::rand({b, obs_dim}), torch::zeros({b})};
+  const auto t0 = std::chrono::steady_clock::now();
+  for (auto _ : state) {
+    const UpdateInfo info = agent.Update(batch, true);
+    benchmark::DoNotOptimize(info);
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const int64_t z = spec.output_dim();
+  const std::vector<int64_t> h = o.hidden;
+  // Encoder per pass: spatial (C * HW * F) + bottleneck (C * F * 256) per camera, proprio.
+  const double enc = 2.0 * b *
+                     (2.0 * (512.0 * 16 * f + 512.0 * f * 256) + spec.proprio_dim * spec.proprio_latent);
+  const double critic = MlpFlops(b, z + 3, h, 1, o.critic_ensemble);
+  const double policy = MlpFlops(b, z, h, 6);
+  const double grasp = MlpFlops(b, z, h, 3);
+  const double flops = 3 * enc + 2 * enc                       // obs (fwd + bwd), next obs online + target
+                       + policy + critic + 3 * critic           // target, critic loss
+                       + 3 * grasp + 2 * grasp                  // grasp loss + targets
+                       + 3 * policy + 3 * critic;               // actor loss
+  state.SetItemsProcessed(state.iterations());
+  const double gflops = flops * static_cast<double>(state.iterations()) / seconds / 1e9;
+  state.counters["GFLOPs_per_s"] = gflops;
+  state.counters["pct_of_peak"] = 100.0 * gflops / 300.0;
+}
+BENCHMARK(BM_SacUpdatePixelFeatures)
+    ->ArgNames({"spatial_features"})
+    ->Arg(8)
+    ->Arg(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// Actor latency per step in pixel mode: encode two 128x128 frames with the frozen
+// backbone, then the policy and grasp critic (what runs between two robot commands).
+void BM_ActorStepPixels(benchmark::State& state) {
+  nn::ConfigureCpuThreads(1);
+  torch::manual_seed(0);
+  nn::FrozenBackbone backbone({"front", "wrist"}, 128, "", 0);
+  SacOptions o;
+  o.grippers = 1;
+  const nn::EncoderSpec spec = PixelSpec(8);
+  SacAgent agent(spec.input_dim(), 4, o, torch::kCPU, spec);
+  Observation obs;
+  for (const char* cam : {"front", "wrist"}) {
+    Image img(128, 128);
+    for (size_t i = 0; i < img.data.size(); ++i) img.data[i] = static_cast<uint8_t>((i * 31) % 255);
+    obs.images[cam] = img;
+  }
+  std::vector<double> ms;
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    backbone.Encode(&obs);
+    torch::Tensor x = torch::empty({1, spec.input_dim()});
+    float* p = x.data_ptr<float>();
+    std::fill(p, p + spec.proprio_dim, 0.1f);
+    std::copy(obs.features["front"].begin(), obs.features["front"].end(), p + spec.proprio_dim);
+    std::copy(obs.features["wrist"].begin(), obs.features["wrist"].end(), p + spec.proprio_dim + 8192);
+    torch::Tensor a = agent.Act(x, false);
+    benchmark::DoNotOptimize(a.data_ptr());
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  state.counters["p50_ms"] = ms[ms.size() / 2];
+  state.counters["p99_ms"] = ms[std::min(ms.size() - 1, ms.size() * 99 / 100)];
+  // Two ResNet-10 passes (~0.57 GFLOP each) dominate.
+  state.counters["GFLOPs_per_s"] = 2 * 0.57 / (ms[ms.size() / 2] / 1e3);
+  state.counters["pct_of_peak"] = 100.0 * state.counters["GFLOPs_per_s"] / 300.0;
+}
+BENCHMARK(BM_ActorStepPixels)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
 
 // Frozen ResNet-10 forward on 128x128 images: what the actor pays per camera per step
 // (batch 1) and what caching features for a batch costs. mode 0 = fp32 NCHW, 1 = fp32

@@ -10,5 +10,6 @@ void AddTasksCommand(CLI::App& app);
 void AddRecordDemosCommand(CLI::App& app);
 void AddTrainCommand(CLI::App& app);
 void AddEvalCommand(CLI::App& app);
+void AddPretrainEncoderCommand(CLI::App& app);
 
 }  // namespace hilserl::cli

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   hilserl::cli::AddRecordDemosCommand(app);
   hilserl::cli::AddTrainCommand(app);
   hilserl::cli::AddEvalCommand(app);
+  hilserl::cli::AddPretrainEncoderCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

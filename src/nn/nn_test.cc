@@ -125,6 +125,7 @@ TEST(SafetensorsTest, RoundTripAndClearErrors) {
 
 #include "nn/backbone.h"
 #include "nn/encoder.h"
+#include "nn/pretrain.h"
 #include "nn/resnet.h"
 
 namespace hilserl::nn {
@@ -244,6 +245,41 @@ TEST(FrozenBackboneTest, EncodesEveryCameraDeterministicallyPerSeed) {
   } catch (const InvalidArgument& e) {
     EXPECT_NE(std::string(e.what()).find("wrist"), std::string::npos);
   }
+}
+
+TEST(PretrainTest, ContrastiveStepsChangeTheBackboneAndItLoadsAsAnEncoder) {
+  // 8 distinct 64x64 frames (coloured squares at different places).
+  std::vector<Image> frames;
+  for (int k = 0; k < 8; ++k) {
+    Image im(64, 64);
+    for (int r = 0; r < 20; ++r) {
+      for (int c = 0; c < 20; ++c) im.at(4 + 5 * k + r % 8, 4 + c + 3 * k, k % 3) = 255;
+    }
+    frames.push_back(im);
+  }
+  PretrainOptions o;
+  o.steps = 3;
+  o.batch = 4;
+  o.train_size = 32;
+  const PretrainResult r = PretrainBackbone(frames, o);
+  EXPECT_TRUE(std::isfinite(r.final_loss));
+  EXPECT_GT(r.first_loss, 0.0);
+  ASSERT_TRUE(r.backbone.count("embedder.embedder.convolution.weight"));
+  torch::manual_seed(0);  // the seed PretrainBackbone starts from
+  ResNet10 untrained;
+  EXPECT_FALSE(torch::allclose(untrained->named_parameters()["embedder.embedder.convolution.weight"],
+                               r.backbone.at("embedder.embedder.convolution.weight")));
+  const std::string path = (std::filesystem::temp_directory_path() / "hilserl_pretrained.safetensors").string();
+  SaveSafetensors(path, r.backbone);
+  FrozenBackbone backbone({"cam"}, 64, path, 0);
+  Observation obs;
+  obs.images["cam"] = frames[0];
+  backbone.Encode(&obs);
+  EXPECT_EQ(obs.features.at("cam").size(), static_cast<size_t>(512 * 2 * 2));
+  // Bad input is refused.
+  EXPECT_THROW(PretrainBackbone({frames[0]}, o), InvalidArgument);
+  std::vector<Image> mixed = {frames[0], Image(32, 32)};
+  EXPECT_THROW(PretrainBackbone(mixed, o), InvalidArgument);
 }
 
 }  // namespace
