@@ -32,6 +32,13 @@ void Run(const Flags& f) {
                            "({:.0f} env steps/s, {:.0f} updates/s)\n",
                            r.env_steps, r.learner_steps, r.episodes, r.wall_time_s, r.env_steps_per_s,
                            r.updates_per_s);
+  if (!r.history.empty()) {
+    std::cout << "episode  env step  success(20)  interventions(20)\n";
+    for (const auto& h : r.history) {
+      std::cout << fmt::format("{:7d}  {:8d}  {:10.0f}%  {:16.1f}%\n", h.episode, h.env_step, 100 * h.success_rate,
+                               100 * h.intervention_rate);
+    }
+  }
   std::cout << fmt::format("training success rate (last 20 episodes) {:.0f}%\n", 100 * r.recent_success);
   std::cout << fmt::format("interventions: {} steps in total; rate over the last 20 episodes {:.1f}%\n",
                            r.intervened_steps, 100 * r.recent_intervention_rate);
@@ -40,7 +47,8 @@ void Run(const Flags& f) {
                              100 * r.eval.success_rate, r.eval.episodes.size(), r.eval.mean_cycle_time_s);
   }
   std::cout << "checkpoint " << r.checkpoint << "\n";
-  std::cout << "metrics    " << f.run_dir << "/episodes.csv, " << f.run_dir << "/learner.csv\n";
+  std::cout << "metrics    " << f.run_dir << "/episodes.csv, " << f.run_dir << "/learner.csv, TensorBoard: "
+            << "tensorboard --logdir " << f.run_dir << "\n";
 }
 
 }  // namespace

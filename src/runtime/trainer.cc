@@ -1,6 +1,7 @@
 #include "runtime/trainer.h"
 
 #include <atomic>
+#include <cmath>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -20,6 +21,7 @@
 #include "core/progress.h"
 #include "data/episode_dataset.h"
 #include "data/replay_buffer.h"
+#include "runtime/tensorboard.h"
 #include "teleop/scripted_operator.h"
 
 namespace hilserl {
@@ -329,6 +331,10 @@ TrainResult Train(TrainRequest req) {
   episodes_csv << "episode,env_step,return,length,success,intervened_steps,intervention_rate,wall_s\n";
   std::ofstream learner_csv(fs::path(req.run_dir) / "learner.csv");
   learner_csv << "learner_step,env_step,critic_loss,q_mean,q_demo,q_online,actor_loss,temperature,entropy,grasp_loss,updates_per_s\n";
+  // TensorBoard scalars (`tensorboard --logdir <run dir>`), shared by the learner and main threads.
+  TensorBoardWriter tensorboard(req.run_dir);
+  std::mutex tensorboard_mu;
+  const double control_dt = env->control_dt();
 
   std::unique_ptr<ScriptedOperator> op;
   if (opt.interventions) {
@@ -519,6 +525,18 @@ TrainResult Train(TrainRequest req) {
                                        info.q_online, info.actor_loss,
                                        info.temperature, info.entropy, info.grasp_loss, ups);
             learner_csv.flush();
+            const int64_t step = shared.env_steps.load();
+            std::lock_guard<std::mutex> tl(tensorboard_mu);
+            for (const auto& [tag, v] : std::initializer_list<std::pair<const char*, double>>{
+                     {"learner/critic_loss", info.critic_loss}, {"learner/q_mean", info.q_mean},
+                     {"learner/q_demo", info.q_demo}, {"learner/q_online", info.q_online},
+                     {"learner/actor_loss", info.actor_loss}, {"learner/temperature", info.temperature},
+                     {"learner/entropy", info.entropy}, {"learner/grasp_loss", info.grasp_loss},
+                     {"learner/updates_per_s", ups}, {"buffer/rl_transitions", static_cast<double>(rl_buffer.size())},
+                     {"buffer/demo_transitions", static_cast<double>(demo_buffer.size())}}) {
+              if (std::isfinite(v)) tensorboard.Scalar(tag, step, v);
+            }
+            tensorboard.Flush();
           }
           if (inserted >= next_checkpoint) {
             WriteCheckpoint((fs::path(req.run_dir) / "checkpoints" / fmt::format("step_{:07d}", inserted)).string(),
@@ -566,6 +584,25 @@ TrainResult Train(TrainRequest req) {
       result.intervened_steps += e.intervened;
       episodes_csv << fmt::format("{},{},{:.4f},{},{},{},{:.4f},{:.2f}\n", episodes, e.env_step, e.episode_return,
                                   e.length, e.success ? 1 : 0, e.intervened, rate, seconds());
+      double success20 = 0, interv20 = 0;
+      for (bool v : recent) success20 += v;
+      for (double v : recent_interventions) interv20 += v;
+      success20 /= static_cast<double>(recent.size());
+      interv20 /= static_cast<double>(recent_interventions.size());
+      if (episodes % 20 == 0) result.history.push_back({episodes, e.env_step, success20, interv20});
+      std::lock_guard<std::mutex> tl(tensorboard_mu);
+      tensorboard.Scalar("train/success", e.env_step, e.success ? 1.0 : 0.0);
+      tensorboard.Scalar("train/success_rate_20", e.env_step, success20);
+      tensorboard.Scalar("train/return", e.env_step, e.episode_return);
+      tensorboard.Scalar("train/episode_length", e.env_step, e.length);
+      tensorboard.Scalar("train/intervention_rate", e.env_step, rate);
+      tensorboard.Scalar("train/intervention_rate_20", e.env_step, interv20);
+      if (e.success) tensorboard.Scalar("train/cycle_time_s", e.env_step, e.length * control_dt);
+      tensorboard.Scalar("train/env_steps_per_s", e.env_step, e.env_step / std::max(seconds(), 1e-9));
+    }
+    if (!eps.empty()) {
+      std::lock_guard<std::mutex> tl(tensorboard_mu);
+      tensorboard.Flush();
     }
     if (!eps.empty()) episodes_csv.flush();  // so the run can be watched while it trains
     double rate = 0;

@@ -10,7 +10,8 @@
 // With train.interventions, a ScriptedOperator (teleop/) watches the actor and takes over
 // for short corrections; intervened steps go to the RL buffer and the demo buffer, policy
 // steps to the RL buffer only. The intervention rate (intervened / total steps per
-// episode, running mean over 20 episodes) is logged and shown.
+// episode, running mean over 20 episodes) is logged and shown. Metrics go to CSV
+// (episodes.csv, learner.csv) and TensorBoard event files in the run directory.
 // A rate limiter keeps learner steps per env step near `learner_steps_per_env_step` once
 // training has started, so the result does not depend on which thread is faster.
 // Errors in either thread stop the run and are rethrown by Train().
@@ -50,6 +51,14 @@ struct TrainOptions {
   void Load(ConfigNode& node);
 };
 
+// Every 20 training episodes: the running success and intervention rates (last 20).
+struct HistoryPoint {
+  int episode = 0;
+  int64_t env_step = 0;
+  double success_rate = 0.0;
+  double intervention_rate = 0.0;
+};
+
 struct TrainResult {
   int64_t env_steps = 0;
   int64_t intervened_steps = 0;
@@ -62,6 +71,7 @@ struct TrainResult {
   double env_steps_per_s = 0.0;
   std::string checkpoint;        // path of the final checkpoint
   RolloutSummary eval;           // final evaluation (if eval_episodes > 0)
+  std::vector<HistoryPoint> history;
 };
 
 struct TrainRequest {
