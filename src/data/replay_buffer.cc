@@ -1,5 +1,6 @@
 #include "data/replay_buffer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -103,11 +104,9 @@ ReplayBuffer::ReplayBuffer(int64_t capacity, ReplayLayout layout)
       feature_dim_(layout_.feature_dim()) {
   if (capacity < 2) throw InvalidArgument(fmt::format("replay capacity must be >= 2, got {}", capacity));
   if (layout_.action_dim <= 0) throw InvalidArgument("replay layout needs action_dim > 0");
-  proprio_.assign(static_cast<size_t>(capacity) * proprio_dim_, 0.0f);
-  for (const auto& img : layout_.images) {
-    images_.emplace_back(static_cast<size_t>(capacity) * img.height * img.width * img.channels, 0);
-  }
-  features_.assign(static_cast<size_t>(capacity) * feature_dim_, 0);
+  // Observation storage grows with use (Reserve): a 200k-slot pixel buffer would otherwise
+  // claim many GB up front.
+  images_.resize(layout_.images.size());
   actions_.assign(static_cast<size_t>(capacity) * layout_.action_dim, 0.0f);
   rewards_.assign(capacity, 0.0f);
   terminated_.assign(capacity, 0.0f);
@@ -127,6 +126,18 @@ size_t ReplayBuffer::bytes_per_slot() const {
 }
 
 size_t ReplayBuffer::bytes_allocated() const { return bytes_per_slot() * capacity_; }
+
+void ReplayBuffer::Reserve(int64_t slots) {
+  if (slots <= allocated_slots_) return;
+  const int64_t n = std::min(capacity_, std::max({slots, 2 * allocated_slots_, int64_t{1024}}));
+  proprio_.resize(static_cast<size_t>(n) * proprio_dim_);
+  for (size_t c = 0; c < layout_.images.size(); ++c) {
+    const ImageSpace& spec = layout_.images[c];
+    images_[c].resize(static_cast<size_t>(n) * spec.height * spec.width * spec.channels);
+  }
+  features_.resize(static_cast<size_t>(n) * feature_dim_);
+  allocated_slots_ = n;
+}
 
 void ReplayBuffer::SetValid(int64_t slot, bool valid) {
   if (valid_[slot] != static_cast<uint8_t>(valid)) {
@@ -156,6 +167,7 @@ void ReplayBuffer::ProprioStats(std::vector<double>* mean, std::vector<double>* 
 
 int64_t ReplayBuffer::WriteObservation(const Observation& obs) {
   const int64_t slot = head_;
+  Reserve(slot + 1);
   // Overwriting this slot removes the transition that started here.
   SetValid(slot, false);
   layout_.FlattenProprio(obs, &proprio_[slot * proprio_dim_]);
@@ -322,9 +334,13 @@ void ReplayBuffer::Save(const std::string& path) const {
     w.Pod(last_slot_);
     w.Pod(num_transitions_);
     w.Pod(total_added_);
-    w.Vec(proprio_);
-    for (const auto& im : images_) w.Vec(im);
-    w.Vec(features_);
+    // Observation storage: the occupied slots [0, filled) only.
+    w.Raw(proprio_.data(), static_cast<size_t>(filled_) * proprio_dim_ * sizeof(float));
+    for (size_t c = 0; c < images_.size(); ++c) {
+      const ImageSpace& spec = layout_.images[c];
+      w.Raw(images_[c].data(), static_cast<size_t>(filled_) * spec.height * spec.width * spec.channels);
+    }
+    w.Raw(features_.data(), static_cast<size_t>(filled_) * feature_dim_ * sizeof(uint16_t));
     w.Vec(actions_);
     w.Vec(rewards_);
     w.Vec(terminated_);
@@ -371,9 +387,17 @@ void ReplayBuffer::Load(const std::string& path) {
   r.Pod(&fresh.last_slot_);
   r.Pod(&fresh.num_transitions_);
   r.Pod(&fresh.total_added_);
-  r.Vec(&fresh.proprio_);
-  for (auto& im : fresh.images_) r.Vec(&im);
-  r.Vec(&fresh.features_);
+  if (fresh.filled_ < 0 || fresh.filled_ > capacity_) {
+    throw DataLoss(fmt::format("replay file '{}' is corrupt (claims {} stored observations, capacity {})", path,
+                               fresh.filled_, capacity_));
+  }
+  fresh.Reserve(fresh.filled_);
+  r.Raw(fresh.proprio_.data(), static_cast<size_t>(fresh.filled_) * proprio_dim_ * sizeof(float));
+  for (size_t c = 0; c < fresh.images_.size(); ++c) {
+    const ImageSpace& spec = layout_.images[c];
+    r.Raw(fresh.images_[c].data(), static_cast<size_t>(fresh.filled_) * spec.height * spec.width * spec.channels);
+  }
+  r.Raw(fresh.features_.data(), static_cast<size_t>(fresh.filled_) * feature_dim_ * sizeof(uint16_t));
   r.Vec(&fresh.actions_);
   r.Vec(&fresh.rewards_);
   r.Vec(&fresh.terminated_);

@@ -100,7 +100,8 @@ class ReplayBuffer {
   int64_t size() const { return num_transitions_; }  // sampleable transitions
   int64_t capacity() const { return capacity_; }
   const ReplayLayout& layout() const { return layout_; }
-  // Bytes of storage per slot (observation + transition fields) and in total.
+  // Bytes of storage per slot (observation + transition fields) and at full capacity
+  // (observation storage grows as slots fill).
   size_t bytes_per_slot() const;
   size_t bytes_allocated() const;
   int64_t total_added() const { return total_added_; }
@@ -117,6 +118,7 @@ class ReplayBuffer {
 
  private:
   int64_t WriteObservation(const Observation& obs);
+  void Reserve(int64_t slots);  // observation storage for at least `slots` slots
   void SetValid(int64_t slot, bool valid);
 
   int64_t capacity_;
@@ -131,6 +133,7 @@ class ReplayBuffer {
   std::vector<uint8_t> valid_;                 // transition (slot, slot+1) is sampleable
   std::vector<uint64_t> slot_episode_;
   std::vector<int32_t> slot_step_;
+  int64_t allocated_slots_ = 0;  // slots the observation storage currently holds
   int64_t head_ = 0;       // next slot to write
   int64_t filled_ = 0;     // slots written (<= capacity)
   int64_t last_slot_ = -1; // most recently written slot
