@@ -17,6 +17,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # datasets
   libhdf5-dev
+  libspnav-dev libsdl2-dev
   # neural networks (CPU LibTorch) and a fast BLAS for it (PLATFORM.md trap 1)
   libtorch-dev libopenblas0-pthread
 )

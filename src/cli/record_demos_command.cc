@@ -9,6 +9,7 @@
 #include "core/progress.h"
 #include "data/episode_dataset.h"
 #include "runtime/rollout.h"
+#include "teleop/human_operator.h"
 #include "wrappers/make_env.h"
 
 namespace hilserl::cli {
@@ -31,18 +32,29 @@ void Run(const Flags& f) {
   if (!f.obs.empty()) overrides.push_back("env.obs_mode=" + f.obs);
   TaskConfig config = TaskConfig::Load(f.task, overrides);
   auto env = MakeEnv(config);
-  if (f.operator_name != "scripted") {
-    throw InvalidArgument(fmt::format("--operator '{}' is not available yet; teleop devices come with "
-                                      "the human-in-the-loop work (use 'scripted')", f.operator_name));
+  // The scripted expert, or a person with a teleop device driving every step in real time
+  // (the robot holds still while the device is idle).
+  std::unique_ptr<ScriptedExpert> expert;
+  std::unique_ptr<HumanOperator> human;
+  if (f.operator_name == "scripted") {
+    expert = MakeExpert(config);
+  } else {
+    human = std::make_unique<HumanOperator>(OpenTeleopDevice(f.operator_name));
+    std::cout << fmt::format("recording with the {}: drive each episode to success (episodes end on success "
+                             "or at the time limit)\n", human->device().name());
   }
-  auto expert = MakeExpert(config);
+  auto record = [&](uint64_t seed) {
+    if (expert) return RecordExpertEpisode(*env, *expert, seed);
+    const Action hold(env->action_space().size(), 0.0f);
+    return RecordEpisode(*env, [&](Env& e) { return human->Decide(e, hold).action; }, seed, /*realtime=*/true);
+  };
   EpisodeWriter writer(f.out, DatasetInfo{env->name(), env->control_dt(), env->action_space().labels});
   const int max_attempts = f.max_attempts > 0 ? f.max_attempts : 3 * f.episodes + 10;
   std::optional<ProgressBar> bar;
   if (f.progress) bar.emplace("record", f.episodes);
   int attempts = 0, kept = 0, steps = 0;
   while (kept < f.episodes && attempts < max_attempts) {
-    const Episode ep = RecordExpertEpisode(*env, *expert, f.seed + static_cast<uint64_t>(attempts++));
+    const Episode ep = record(f.seed + static_cast<uint64_t>(attempts++));
     if (ep.success) {
       writer.Write(ep);
       ++kept;
@@ -68,7 +80,10 @@ void AddRecordDemosCommand(CLI::App& app) {
       "Record successful demonstrations into an HDF5 file (readable with h5py).\n"
       "Example: hilserl record-demos --task pick_cube --operator scripted --episodes 20 --out demos.h5");
   cmd->add_option("--task", f->task, "Task name or YAML path")->capture_default_str();
-  cmd->add_option("--operator", f->operator_name, "Who demonstrates: scripted (the task's expert)")->capture_default_str();
+  cmd->add_option("--operator", f->operator_name,
+                  "Who demonstrates: scripted (the task's expert), spacemouse, gamepad or keyboard")
+      ->check(CLI::IsMember({"scripted", "spacemouse", "gamepad", "keyboard"}))
+      ->capture_default_str();
   cmd->add_option("--episodes,-n", f->episodes, "Successful episodes to keep")->check(CLI::Range(1, 100000))->capture_default_str();
   cmd->add_option("--max-attempts", f->max_attempts, "Give up after this many episodes (default 3n + 10)");
   cmd->add_option("--seed", f->seed, "Seed of the first episode")->capture_default_str();

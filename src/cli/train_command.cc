@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "core/error.h"
 #include "runtime/trainer.h"
 
 namespace hilserl::cli {
@@ -26,7 +27,13 @@ void Run(const Flags& f) {
   if (!f.obs.empty()) overrides.push_back("env.obs_mode=" + f.obs);
   if (f.steps > 0) overrides.push_back(fmt::format("train.env_steps={}", f.steps));
   if (f.operator_name == "scripted") overrides.push_back("train.interventions=true");
-  TrainRequest req{TaskConfig::Load(f.task, overrides), f.demos, f.run_dir, f.seed, f.progress};
+  TrainRequest req{TaskConfig::Load(f.task, overrides), f.demos, f.run_dir, f.seed, f.progress, ""};
+  if (f.operator_name == "spacemouse" || f.operator_name == "gamepad" || f.operator_name == "keyboard") {
+    req.teleop_device = f.operator_name;
+  } else if (f.operator_name != "none" && f.operator_name != "scripted") {
+    throw InvalidArgument(fmt::format("--operator '{}': expected none, scripted, spacemouse, gamepad or keyboard",
+                                      f.operator_name));
+  }
   const TrainResult r = Train(std::move(req));
   std::cout << fmt::format("trained {} env steps, {} learner steps, {} episodes in {:.0f} s "
                            "({:.0f} env steps/s, {:.0f} updates/s)\n",
@@ -63,8 +70,9 @@ void AddTrainCommand(CLI::App& app) {
   cmd->add_option("--obs", f->obs, "state or pixels (overrides the config)")->check(CLI::IsMember({"state", "pixels"}));
   cmd->add_option("--demos", f->demos, "HDF5 demonstrations for the demo buffer (from record-demos)");
   cmd->add_option("--operator", f->operator_name,
-                  "Who supervises: none, or scripted (the simulated operator corrects the policy; see "
-                  "teleop/scripted_operator.h and the task's 'operator' section)")
+                  "Who supervises: none; scripted (the simulated operator corrects the policy; see "
+                  "teleop/scripted_operator.h and the task's 'operator' section); or a person with a "
+                  "spacemouse, gamepad or keyboard (teleop/device.h; the actor then runs in real time)")
       ->check(CLI::IsMember({"none", "scripted"}))
       ->capture_default_str();
   cmd->add_option("--steps", f->steps, "Environment steps (overrides train.env_steps)");

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <filesystem>
 #include <optional>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -29,12 +30,21 @@ PolicyFn RandomPolicy(uint64_t seed) {
 }
 
 Episode RecordExpertEpisode(Env& env, ScriptedExpert& expert, uint64_t seed) {
+  expert.Reset(seed);
+  return RecordEpisode(env, [&](Env& e) { return ExpertActionFor(e, expert); }, seed);
+}
+
+Episode RecordEpisode(Env& env, const std::function<Action(Env&)>& act, uint64_t seed, bool realtime) {
   Episode ep;
   ep.seed = seed;
-  expert.Reset(seed);
   ep.observations.push_back(env.Reset(seed));
+  auto tick = std::chrono::steady_clock::now();
   while (true) {
-    const Action a = ExpertActionFor(env, expert);
+    const Action a = act(env);
+    if (realtime) {
+      tick += std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(env.control_dt()));
+      std::this_thread::sleep_until(tick);
+    }
     StepResult r = env.Step(a);
     ep.actions.push_back(a);
     ep.rewards.push_back(static_cast<float>(r.reward));

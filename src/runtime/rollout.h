@@ -28,6 +28,9 @@ PolicyFn RandomPolicy(uint64_t seed);
 // the env's action space (what a learner trains on); every step is marked intervened,
 // since the operator drove it.
 Episode RecordExpertEpisode(Env& env, ScriptedExpert& expert, uint64_t seed);
+// Records one episode driven by `act` (e.g. a person with a teleop device), every step
+// marked intervened; with `realtime`, one step per control period.
+Episode RecordEpisode(Env& env, const std::function<Action(Env&)>& act, uint64_t seed, bool realtime = false);
 
 struct EpisodeResult {
   uint64_t seed = 0;

@@ -22,6 +22,7 @@
 #include "data/episode_dataset.h"
 #include "data/replay_buffer.h"
 #include "runtime/tensorboard.h"
+#include "teleop/human_operator.h"
 #include "teleop/scripted_operator.h"
 
 namespace hilserl {
@@ -336,8 +337,12 @@ TrainResult Train(TrainRequest req) {
   std::mutex tensorboard_mu;
   const double control_dt = env->control_dt();
 
-  std::unique_ptr<ScriptedOperator> op;
-  if (opt.interventions) {
+  std::unique_ptr<Operator> op;
+  const bool realtime = !req.teleop_device.empty();
+  if (realtime) {
+    op = std::make_unique<HumanOperator>(OpenTeleopDevice(req.teleop_device));
+    spdlog::info("teleop device '{}' ready: move it to take over from the policy", req.teleop_device);
+  } else if (opt.interventions) {
     ScriptedOperatorOptions oo;
     ConfigNode node = req.config.Section("operator");
     oo.Load(node);
@@ -357,6 +362,7 @@ TrainResult Train(TrainRequest req) {
     try {
       int64_t version = 0;
       uint64_t episode_id = 0;
+      auto next_tick = std::chrono::steady_clock::now();
       // Frames are encoded once, here; the learner stores only the features.
       auto encode = [&](Observation* o) {
         if (!backbone) return;
@@ -390,6 +396,12 @@ TrainResult Train(TrainRequest req) {
           OperatorDecision d = op->Decide(*env, action);
           action = std::move(d.action);
           intervened = d.intervened;
+        }
+        if (realtime) {
+          // A person needs the robot's pace: one step per control period.
+          next_tick += std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+              std::chrono::duration<double>(control_dt));
+          std::this_thread::sleep_until(next_tick);
         }
         StepResult r = env->Step(action);
         auto next = std::make_shared<Observation>(std::move(r.observation));

@@ -8,7 +8,7 @@
 //   main thread:    progress bar, metrics CSV, checkpoints
 //
 // With train.interventions, a ScriptedOperator (teleop/) watches the actor and takes over
-// for short corrections; intervened steps go to the RL buffer and the demo buffer, policy
+// for short corrections (or, with a teleop device, a person does: HumanOperator); intervened steps go to the RL buffer and the demo buffer, policy
 // steps to the RL buffer only. The intervention rate (intervened / total steps per
 // episode, running mean over 20 episodes) is logged and shown. Metrics go to CSV
 // (episodes.csv, learner.csv) and TensorBoard event files in the run directory.
@@ -80,6 +80,10 @@ struct TrainRequest {
   std::string run_dir = "runs/run";
   uint64_t seed = 0;
   bool progress = true;
+  // A person supervises with this teleop device ("spacemouse", "gamepad", "keyboard"):
+  // the actor then runs at the env's control rate so they can react. "" = the config's
+  // train.interventions decides (scripted operator or none).
+  std::string teleop_device;
 };
 
 TrainResult Train(TrainRequest request);

@@ -37,7 +37,7 @@ TEST(TrainerTest, SacLearnsPendulumSwingUp) {
                                                   "train.batch_size=128", "agent.hidden=[64, 64]",
                                                   "train.eval_episodes=5", "train.checkpoint_every=0",
                                                   "agent.discount=0.99"}),
-                   "", TempDir("pendulum_run"), 0, false};
+                   "", TempDir("pendulum_run"), 0, false, ""};
   const TrainResult r = Train(req);
   EXPECT_EQ(r.env_steps, 3000);
   EXPECT_GE(r.learner_steps, 2700);
@@ -54,7 +54,7 @@ TEST(TrainerTest, PickCubeWithDemosWritesALoadableCheckpoint) {
   TrainRequest req{TaskConfig::Load("pick_cube", {"train.env_steps=150", "train.training_starts=50",
                                                    "train.batch_size=32", "agent.hidden=[32, 32]",
                                                    "train.eval_episodes=1", "train.checkpoint_every=100"}),
-                   demos, dir, 1, false};
+                   demos, dir, 1, false, ""};
   const TrainResult r = Train(req);
   EXPECT_EQ(r.env_steps, 150);
   // One periodic checkpoint, named by the env steps it has seen (>= 100, timing-dependent).
@@ -87,7 +87,7 @@ TEST(TrainerTest, DemosOfAnotherTaskAreRefused) {
   fs::create_directories(dir);
   const std::string demos = dir + "/pendulum_demos.h5";
   RecordDemos("pendulum", demos, 1, {"wrappers.time_limit=5"});
-  TrainRequest req{TaskConfig::Load("pick_cube", {"train.env_steps=10"}), demos, dir, 0, false};
+  TrainRequest req{TaskConfig::Load("pick_cube", {"train.env_steps=10"}), demos, dir, 0, false, ""};
   try {
     Train(req);
     FAIL() << "pendulum demos accepted for pick_cube";
@@ -111,7 +111,7 @@ TEST(TrainerTest, PixelPickCubeTrainsOnCachedFeaturesAndReloads) {
                         "train.eval_episodes=0", "train.checkpoint_every=0", "wrappers.time_limit=30"}) {
     o.emplace_back(s);
   }
-  const TrainResult r = Train(TrainRequest{TaskConfig::Load("pick_cube", o), demos, dir, 2, false});
+  const TrainResult r = Train(TrainRequest{TaskConfig::Load("pick_cube", o), demos, dir, 2, false, ""});
   EXPECT_EQ(r.env_steps, 60);
   EXPECT_GT(r.learner_steps, 30);
   EXPECT_TRUE(fs::exists(r.checkpoint + "/backbone.safetensors"));

@@ -24,6 +24,7 @@
 #include "core/rng.h"
 #include "envs/env.h"
 #include "envs/expert.h"
+#include "teleop/operator.h"
 
 namespace hilserl {
 
@@ -39,21 +40,16 @@ struct ScriptedOperatorOptions {
   void Load(ConfigNode& node);
 };
 
-struct OperatorDecision {
-  Action action;           // what to apply (the policy's or the operator's)
-  bool intervened = false; // true when the operator's action is applied
-};
-
-class ScriptedOperator {
+class ScriptedOperator final : public Operator {
  public:
   ScriptedOperator(std::unique_ptr<ScriptedExpert> expert, const ScriptedOperatorOptions& options);
 
   // Call after every env reset; `recent_success_rate` in [0, 1] scales how eager the
   // operator is to step in.
-  void StartEpisode(uint64_t seed, double recent_success_rate);
+  void StartEpisode(uint64_t seed, double recent_success_rate) override;
   // Looks at the proposed policy action for the current state of `env` (the wrapped env
   // the policy acts in) and decides who acts.
-  OperatorDecision Decide(Env& env, const Action& policy_action);
+  OperatorDecision Decide(Env& env, const Action& policy_action) override;
 
   int takeovers() const { return takeovers_; }
 
