@@ -1,6 +1,7 @@
 // Learner update speed (make bench): one SAC/RLPD update (critic + actor + temperature,
 // plus the grasp critic when grippers > 0) at batch 256 with 256x256 MLPs, for a state
-// observation (64-D) and for cached pixel features (2 cameras x 256 + 64 proprio = 576-D).
+// observation (64-D), for cached pixel features (2 cameras x 256 + 64 proprio = 576-D) and
+// for pixels with an end-to-end conv encoder (DrQ).
 // Reports updates/s and the achieved GFLOP/s against this CPU's peak (PLATFORM.md:
 // ~300 GFLOP/s fp32 on one core).
 #include <algorithm>
@@ -12,6 +13,7 @@
 
 #include "agents/sac.h"
 #include "nn/backbone.h"
+#include "nn/encoder.h"
 #include "nn/resnet.h"
 
 namespace hilserl {
@@ -123,6 +125,50 @@ BENCHMARK(BM_SacUpdatePixelFeatures)
     ->Arg(1)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
+
+// Pixel learner trained end to end (DrQ): obs rows = 18 proprio + 2 cameras x 3 x S x S
+// pixels; each camera's conv head (random shift, 4 conv layers, dense 256) is trained by
+// the critic. The conv passes dominate: forward + backward on the batch's observations,
+// forward on its next observations through the online and the target encoders.
+void BM_SacUpdatePixelEndToEnd(benchmark::State& state) {
+  const int64_t size = state.range(0), channels = state.range(1);
+  nn::ConfigureCpuThreads(1);
+  torch::manual_seed(0);
+  SacOptions o;
+  o.grippers = 1;
+  nn::EncoderSpec spec = PixelSpec(1);
+  spec.head = "conv";
+  spec.channels = 3;
+  spec.height = spec.width = size;
+  spec.conv_channels = channels;
+  const int64_t obs_dim = spec.input_dim(), action_dim = 4, b = 256;
+  SacAgent agent(obs_dim, action_dim, o, torch::kCPU, spec);
+  TrainBatch batch{torch::rand({b, obs_dim}), torch::rand({b, action_dim}) * 2 - 1, torch::rand({b}),
+                   torch::zeros({b}), torch::rand({b, obs_dim}), torch::zeros({b})};
+  const auto t0 = std::chrono::steady_clock::now();
+  for (auto _ : state) {
+    const UpdateInfo info = agent.Update(batch, true);
+    benchmark::DoNotOptimize(info);
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double conv = 2.0 * b * 2 * static_cast<double>(nn::ConvHead(size, channels, 256, 4)->macs_per_image());
+  const int64_t z = spec.output_dim();
+  const std::vector<int64_t> h = o.hidden;
+  const double critic = MlpFlops(b, z + 3, h, 1, o.critic_ensemble), policy = MlpFlops(b, z, h, 6);
+  const double grasp = MlpFlops(b, z, h, 3);
+  const double flops = 3 * conv + 2 * conv + policy + 4 * critic + 5 * grasp + 3 * policy + 3 * critic;
+  state.SetItemsProcessed(state.iterations());
+  const double gflops = flops * static_cast<double>(state.iterations()) / seconds / 1e9;
+  state.counters["GFLOPs_per_s"] = gflops;
+  state.counters["pct_of_peak"] = 100.0 * gflops / 300.0;
+}
+BENCHMARK(BM_SacUpdatePixelEndToEnd)
+    ->ArgNames({"size", "channels"})
+    ->Args({64, 32})
+    ->Args({48, 16})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(1.0);
 
 // Actor latency per step in pixel mode: encode two 128x128 frames with the frozen
 // backbone, then the policy and grasp critic (what runs between two robot commands).

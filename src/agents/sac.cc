@@ -129,19 +129,22 @@ void SacAgent::SetObsNormalization(const std::vector<double>& mean, const std::v
 }
 
 torch::Tensor SacAgent::Normalize(const torch::Tensor& obs) const {
-  if (norm_dim_ == obs_dim_) return ((obs - obs_mean_) * obs_scale_).clamp(-10.0, 10.0);
-  const torch::Tensor proprio = ((obs.slice(1, 0, norm_dim_) - obs_mean_) * obs_scale_).clamp(-10.0, 10.0);
-  return torch::cat({proprio, obs.slice(1, norm_dim_)}, 1);
+  if (norm_dim_ == obs_dim_) return NormalizedProprio(obs);
+  return torch::cat({NormalizedProprio(obs), obs.slice(1, norm_dim_)}, 1);
+}
+
+torch::Tensor SacAgent::NormalizedProprio(const torch::Tensor& obs) const {
+  return ((obs.slice(1, 0, norm_dim_) - obs_mean_) * obs_scale_).clamp(-10.0, 10.0);
 }
 
 torch::Tensor SacAgent::Embed(const torch::Tensor& obs) {
-  const torch::Tensor x = Normalize(obs);
-  return encoder_ ? encoder_->forward(x) : x;
+  // With an encoder only the proprio slice is normalised and handed over separately: the
+  // camera part (tens of thousands of values per row) is never copied.
+  return encoder_ ? encoder_->forward(obs, NormalizedProprio(obs)) : Normalize(obs);
 }
 
 torch::Tensor SacAgent::EmbedTarget(const torch::Tensor& obs) {
-  const torch::Tensor x = Normalize(obs);
-  return encoder_target_ ? encoder_target_->forward(x) : x;
+  return encoder_target_ ? encoder_target_->forward(obs, NormalizedProprio(obs)) : Normalize(obs);
 }
 
 double SacAgent::temperature() const { return std::exp(log_alpha_.item<double>()); }
@@ -329,7 +332,10 @@ void SacAgent::LoadWeights(const nn::TensorMap& w, const std::string& source) {
   nn::LoadStateDict(*policy_, w, source, false, "policy.");
   if (encoder_) {
     nn::LoadStateDict(*encoder_, w, source, false, "encoder.");
-    if (w.count("encoder_target.cameras.0.bottleneck.weight")) {
+    const bool has_target = std::any_of(w.begin(), w.end(), [](const auto& kv) {
+      return kv.first.rfind("encoder_target.", 0) == 0;
+    });
+    if (has_target) {
       nn::LoadStateDict(*encoder_target_, w, source, false, "encoder_target.");
     }
   }

@@ -124,6 +124,7 @@ class SacAgent {
   void LoadOptimizers(const std::string& path);
 
  private:
+  torch::Tensor NormalizedProprio(const torch::Tensor& obs) const;  // [B, norm_dim]
   torch::Tensor Critic(nn::EnsembleMLP& net, const torch::Tensor& obs, const torch::Tensor& act);
   // Normalised obs through the (target) encoder; identity map without one.
   torch::Tensor Embed(const torch::Tensor& obs);

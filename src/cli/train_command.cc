@@ -20,6 +20,7 @@ struct Flags {
   std::vector<std::string> overrides;
   std::string operator_name = "none";
   bool progress = true;
+  bool resume = false;
 };
 
 void Run(const Flags& f) {
@@ -27,7 +28,13 @@ void Run(const Flags& f) {
   if (!f.obs.empty()) overrides.push_back("env.obs_mode=" + f.obs);
   if (f.steps > 0) overrides.push_back(fmt::format("train.env_steps={}", f.steps));
   if (f.operator_name == "scripted") overrides.push_back("train.interventions=true");
-  TrainRequest req{TaskConfig::Load(f.task, overrides), f.demos, f.run_dir, f.seed, f.progress, ""};
+  if (f.resume && (!f.obs.empty() || !f.demos.empty())) {
+    throw InvalidArgument("--resume continues a run with its own config and buffers: --obs and --demos do not apply "
+                          "(use --steps to set the new total and --set to change other values)");
+  }
+  TrainRequest req{f.resume ? ResumeConfig(f.run_dir, overrides) : TaskConfig::Load(f.task, overrides), f.demos,
+                   f.run_dir, f.seed, f.progress, ""};
+  req.resume = f.resume;
   if (f.operator_name == "spacemouse" || f.operator_name == "gamepad" || f.operator_name == "keyboard") {
     req.teleop_device = f.operator_name;
   } else if (f.operator_name != "none" && f.operator_name != "scripted") {
@@ -73,13 +80,16 @@ void AddTrainCommand(CLI::App& app) {
                   "Who supervises: none; scripted (the simulated operator corrects the policy; see "
                   "teleop/scripted_operator.h and the task's 'operator' section); or a person with a "
                   "spacemouse, gamepad or keyboard (teleop/device.h; the actor then runs in real time)")
-      ->check(CLI::IsMember({"none", "scripted"}))
+      ->check(CLI::IsMember({"none", "scripted", "spacemouse", "gamepad", "keyboard"}))
       ->capture_default_str();
   cmd->add_option("--steps", f->steps, "Environment steps (overrides train.env_steps)");
   cmd->add_option("--run-dir", f->run_dir, "Where checkpoints and metrics go")->capture_default_str();
   cmd->add_option("--seed", f->seed, "Seed")->capture_default_str();
   cmd->add_option("--set", f->overrides, "Override a config value (section.key=value), repeatable");
   cmd->add_flag("!--no-progress", f->progress, "Do not draw a progress bar");
+  cmd->add_flag("--resume", f->resume,
+                "Continue the run in --run-dir from its last checkpoint (weights, optimizers, both buffers, counters), "
+                "e.g. after the process was killed; --steps sets the new total");
   cmd->callback([f] { Run(*f); });
 }
 

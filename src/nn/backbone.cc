@@ -38,6 +38,21 @@ FrozenBackbone::FrozenBackbone(std::vector<std::string> cameras, int image_size,
   }
 }
 
+std::unique_ptr<FrozenBackbone> FrozenBackbone::Pixels(std::vector<std::string> cameras, int image_size,
+                                                       int out_size) {
+  if (cameras.empty()) throw InvalidArgument("pixel stem: no cameras to encode");
+  if (out_size < 16 || out_size > image_size) {
+    throw InvalidArgument(fmt::format("pixel stem: output size must be in [16, {}] (the frame size), got {}", image_size,
+                                      out_size));
+  }
+  std::unique_ptr<FrozenBackbone> b(new FrozenBackbone());
+  b->cameras_ = std::move(cameras);
+  b->image_size_ = image_size;
+  b->pixel_size_ = out_size;
+  b->source_ = fmt::format("pixels downsampled to {}x{}", out_size, out_size);
+  return b;
+}
+
 void FrozenBackbone::Encode(Observation* obs) { EncodeMany({obs}); }
 
 void FrozenBackbone::EncodeMany(const std::vector<Observation*>& obs, int batch) {
@@ -57,8 +72,14 @@ void FrozenBackbone::EncodeMany(const std::vector<Observation*>& obs, int batch)
         }
         std::memcpy(frames.data_ptr<uint8_t>() + i * per_frame, img.data.data(), per_frame);
       }
-      const torch::Tensor x = ResNet10Impl::Preprocess(frames).contiguous(torch::MemoryFormat::ChannelsLast);
-      const torch::Tensor f = net_->forward(x).contiguous().view({count, -1});
+      torch::Tensor f;
+      if (is_pixel_stem()) {
+        const torch::Tensor x = frames.permute({0, 3, 1, 2}).to(torch::kFloat).div_(255.0f);
+        f = torch::adaptive_avg_pool2d(x, {pixel_size_, pixel_size_}).contiguous().view({count, -1});
+      } else {
+        const torch::Tensor x = ResNet10Impl::Preprocess(frames).contiguous(torch::MemoryFormat::ChannelsLast);
+        f = net_->forward(x).contiguous().view({count, -1});
+      }
       HILSERL_CHECK(f.size(1) == feature_size(), "backbone output size mismatch");
       for (int64_t i = 0; i < count; ++i) {
         const float* p = f[i].data_ptr<float>();
@@ -68,6 +89,6 @@ void FrozenBackbone::EncodeMany(const std::vector<Observation*>& obs, int batch)
   }
 }
 
-TensorMap FrozenBackbone::Weights() const { return StateDict(*net_); }
+TensorMap FrozenBackbone::Weights() const { return is_pixel_stem() ? TensorMap{} : StateDict(*net_); }
 
 }  // namespace hilserl::nn

@@ -6,6 +6,13 @@
 // (spatial learned embeddings -> dropout -> bottleneck -> LayerNorm -> tanh) and, for the
 // proprio, Dense -> LayerNorm -> tanh. The critic trains it; actor and grasp critic read
 // its output with gradients stopped.
+//
+// End-to-end variant (head "conv", DrQ): the "features" of a camera are its pixels,
+// downsampled to S x S and scaled to [0, 1] (3 x S x S floats, see PixelStem in
+// nn/backbone.h), and each camera's head is a small convolutional network trained by the
+// critic's loss: random shift (replicate-pad by `shift_pad`, random S x S crop; training
+// mode only) -> conv 3x3 stride 2 -> conv 3x3 stride 2 -> 2 x conv 3x3 -> ReLUs ->
+// Dense -> LayerNorm -> tanh.
 #pragma once
 
 #include <string>
@@ -13,6 +20,9 @@
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/normalization.h>
 #include <torch/types.h>
 
 #include "nn/networks.h"
@@ -28,6 +38,9 @@ struct EncoderSpec {
   int64_t bottleneck = 256;
   int64_t spatial_features = 8;
   double dropout = 0.1;
+  std::string head = "spatial";  // "spatial" (frozen-backbone features) or "conv" (pixels, DrQ)
+  int64_t conv_channels = 32;    // conv head: filters per layer
+  int64_t shift_pad = 4;         // conv head: random-shift padding in pixels (0 = no augmentation)
 
   bool enabled() const { return !cameras.empty(); }
   int64_t camera_feature_size() const { return channels * height * width; }
@@ -35,11 +48,33 @@ struct EncoderSpec {
   int64_t output_dim() const;
 };
 
+// Random shift augmentation (DrQ): each image of x [B, C, H, W] is replicate-padded by
+// `pad` pixels and cropped back to H x W at a uniformly random offset.
+torch::Tensor RandomShift(const torch::Tensor& x, int64_t pad);
+
+// The DrQ-style convolutional head of one camera: [B, 3, S, S] in [0, 1] -> [B, out].
+class ConvHeadImpl : public torch::nn::Module {
+ public:
+  ConvHeadImpl(int64_t size, int64_t channels, int64_t out, int64_t shift_pad);
+  torch::Tensor forward(const torch::Tensor& images);
+  // Multiply-accumulates of one forward pass per image (for FLOP/s figures).
+  int64_t macs_per_image() const { return macs_; }
+
+ private:
+  int64_t shift_pad_;
+  int64_t macs_ = 0;
+  torch::nn::Sequential convs_{nullptr};
+  torch::nn::Linear dense_{nullptr};
+  torch::nn::LayerNorm norm_{nullptr};
+};
+TORCH_MODULE(ConvHead);
+
 class ObsEncoderImpl : public torch::nn::Module {
  public:
   explicit ObsEncoderImpl(const EncoderSpec& spec);
-  // x: [B, input_dim] -> [B, output_dim].
-  torch::Tensor forward(const torch::Tensor& x);
+  // x: [B, input_dim] -> [B, output_dim]. With `proprio` given ([B, proprio_dim], e.g.
+  // normalised), it replaces the proprio slice of x (saves copying the camera part).
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& proprio = {});
   const EncoderSpec& spec() const { return spec_; }
 
  private:

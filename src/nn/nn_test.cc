@@ -1,6 +1,8 @@
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -204,6 +206,90 @@ TEST(ObsEncoderTest, SplitsProprioAndCamerasAndEmbedsEach) {
   const torch::Tensor w = enc->forward(y);
   EXPECT_TRUE(torch::equal(w.slice(1, 0, 10), z.slice(1, 0, 10)));
   EXPECT_FALSE(torch::allclose(w.slice(1, 10), z.slice(1, 10)));
+}
+
+TEST(RandomShiftTest, ShiftsEachImageWithinThePadAndReplicatesEdges) {
+  torch::manual_seed(3);
+  // Image k holds the values 100 k + 10 r + c at (r, c): a shifted copy is recognisable.
+  const int64_t b = 16, s = 6, pad = 2;
+  torch::Tensor x = torch::empty({b, 1, s, s});
+  for (int64_t k = 0; k < b; ++k)
+    for (int64_t r = 0; r < s; ++r)
+      for (int64_t c = 0; c < s; ++c) x[k][0][r][c] = static_cast<float>(100 * k + 10 * r + c);
+  EXPECT_TRUE(torch::equal(RandomShift(x, 0), x));
+  const torch::Tensor y = RandomShift(x, pad);
+  ASSERT_EQ(y.sizes(), x.sizes());
+  std::set<std::pair<int64_t, int64_t>> offsets;
+  for (int64_t k = 0; k < b; ++k) {
+    // The centre pixel of the output comes from (r0 + dy, c0 + dx) of the padded image,
+    // i.e. the source pixel clamped to the image: find the shift from an interior pixel.
+    const int64_t v = static_cast<int64_t>(y[k][0][2][2].item<float>()) - 100 * k;
+    const int64_t dy = v / 10 - 2, dx = v % 10 - 2;
+    ASSERT_LE(std::abs(dy), pad);
+    ASSERT_LE(std::abs(dx), pad);
+    offsets.insert({dy, dx});
+    for (int64_t r = 0; r < s; ++r) {
+      for (int64_t c = 0; c < s; ++c) {
+        const int64_t sr = std::clamp<int64_t>(r + dy, 0, s - 1), sc = std::clamp<int64_t>(c + dx, 0, s - 1);
+        ASSERT_EQ(y[k][0][r][c].item<float>(), static_cast<float>(100 * k + 10 * sr + sc)) << k << " " << r << " " << c;
+      }
+    }
+  }
+  EXPECT_GT(offsets.size(), 4u);  // the offsets differ between images
+}
+
+TEST(ConvHeadTest, EndToEndEncoderLearnsFromPixelsAndAugmentsOnlyInTraining) {
+  torch::manual_seed(5);
+  EncoderSpec spec;
+  spec.proprio_dim = 2;
+  spec.cameras = {"wrist"};
+  spec.head = "conv";
+  spec.channels = 3;
+  spec.height = spec.width = 24;
+  spec.conv_channels = 8;
+  spec.bottleneck = 16;
+  spec.proprio_latent = 4;
+  spec.shift_pad = 2;
+  ObsEncoder enc(spec);
+  const torch::Tensor x = torch::rand({4, spec.input_dim()});
+  enc->eval();
+  EXPECT_TRUE(torch::equal(enc->forward(x), enc->forward(x)));  // no augmentation when acting
+  enc->train();
+  EXPECT_FALSE(torch::equal(enc->forward(x), enc->forward(x)));  // random shifts in training
+  // Gradients reach the convolutions: a regression on a pixel property trains the head.
+  const torch::Tensor pixels = torch::rand({64, 3 * 24 * 24});
+  torch::Tensor target = pixels.view({64, 3, 24, 24}).select(1, 0).mean({1, 2}) * 4 - 2;  // red brightness
+  const torch::Tensor rows = torch::cat({torch::zeros({64, 2}), pixels}, 1);
+  torch::nn::Linear out(spec.output_dim(), 1);
+  std::vector<torch::Tensor> params = enc->parameters();
+  for (auto& p : out->parameters()) params.push_back(p);
+  torch::optim::Adam opt(params, torch::optim::AdamOptions(3e-3));
+  double first = 0, last = 0;
+  for (int i = 0; i < 150; ++i) {
+    const torch::Tensor loss = (out->forward(enc->forward(rows)).squeeze(1) - target).pow(2).mean();
+    if (i == 0) first = loss.item<double>();
+    last = loss.item<double>();
+    opt.zero_grad();
+    loss.backward();
+    opt.step();
+  }
+  EXPECT_LT(last, 0.3 * first);
+}
+
+TEST(FrozenBackboneTest, PixelStemDownsamplesToUnitRange) {
+  Observation o;
+  Image a(64, 64);
+  for (size_t i = 0; i < a.data.size(); ++i) a.data[i] = (i / 3) % 2 == 0 ? 255 : 0;  // alternating columns
+  o.images["wrist"] = a;
+  auto stem = FrozenBackbone::Pixels({"wrist"}, 64, 32);
+  EXPECT_TRUE(stem->is_pixel_stem());
+  EXPECT_EQ(stem->feature_size(), 3 * 32 * 32);
+  EXPECT_TRUE(stem->Weights().empty());
+  stem->Encode(&o);
+  const std::vector<float>& f = o.features.at("wrist");
+  ASSERT_EQ(f.size(), static_cast<size_t>(3 * 32 * 32));
+  for (float v : f) ASSERT_FLOAT_EQ(v, 0.5f);  // 2x2 areas of one white and one black column
+  EXPECT_THROW(FrozenBackbone::Pixels({"wrist"}, 64, 128), InvalidArgument);
 }
 
 TEST(FrozenBackboneTest, EncodesEveryCameraDeterministicallyPerSeed) {

@@ -95,39 +95,65 @@ AgentSetup DescribeAgent(const TaskConfig& config, const Env& env) {
     s.layout = ReplayLayout::From(spec, static_cast<int>(s.action_dim));
   } else {
     ConfigNode enc = config.Section("encoder");
-    std::string weights;
+    std::string weights, type = "resnet10";
     int seed = 0;
+    enc.Get("type", &type);
     enc.Get("weights", &weights);
     enc.Get("seed", &seed);
     int spatial = static_cast<int>(s.encoder.spatial_features), bottleneck = static_cast<int>(s.encoder.bottleneck);
     int latent = static_cast<int>(s.encoder.proprio_latent);
+    int conv_size = 64, conv_channels = static_cast<int>(s.encoder.conv_channels);
+    int shift_pad = static_cast<int>(s.encoder.shift_pad);
     enc.Get("spatial_features", &spatial);
     enc.Get("bottleneck", &bottleneck);
     enc.Get("proprio_latent", &latent);
+    enc.Get("conv_size", &conv_size);
+    enc.Get("conv_channels", &conv_channels);
+    enc.Get("shift_pad", &shift_pad);
     s.encoder.spatial_features = spatial;
     s.encoder.bottleneck = bottleneck;
     s.encoder.proprio_latent = latent;
+    s.encoder.conv_channels = conv_channels;
+    s.encoder.shift_pad = shift_pad;
     enc.Get("dropout", &s.encoder.dropout);
     enc.CheckNoUnknownKeys();
+    if (type != "resnet10" && type != "conv") {
+      throw InvalidArgument(fmt::format("encoder: 'type' must be resnet10 (frozen ResNet-10, cached features) or conv "
+                                        "(small conv net trained end to end, DrQ), got '{}'", type));
+    }
     if (s.encoder.spatial_features < 1 || s.encoder.bottleneck < 1 || s.encoder.proprio_latent < 1 ||
-        !(s.encoder.dropout >= 0 && s.encoder.dropout < 1)) {
-      throw InvalidArgument("encoder: 'spatial_features', 'bottleneck' and 'proprio_latent' must be >= 1, "
-                            "'dropout' in [0, 1)");
+        !(s.encoder.dropout >= 0 && s.encoder.dropout < 1) || conv_channels < 1 || shift_pad < 0) {
+      throw InvalidArgument("encoder: 'spatial_features', 'bottleneck', 'proprio_latent' and 'conv_channels' must be "
+                            ">= 1, 'shift_pad' >= 0, 'dropout' in [0, 1)");
+    }
+    if (type == "conv" && !weights.empty()) {
+      throw InvalidArgument("encoder: 'weights' is for the frozen ResNet-10; the conv encoder (type conv) learns its own");
     }
     s.backbone_weights = weights.empty() ? "" : ResolvePath(weights);
     s.backbone_seed = static_cast<uint64_t>(seed);
     const int size = spec.images.front().height;
     std::vector<FeatureSpec> features;
     for (const auto& img : spec.images) {
-      if (img.height != size || img.width != size || img.channels != 3 || size % 32 != 0) {
-        throw InvalidArgument(fmt::format("encoder: camera '{}' gives {}x{}x{} images; the ResNet-10 backbone needs "
-                                          "square RGB images of one size, a multiple of 32 (e.g. 128x128x3)",
-                                          img.name, img.height, img.width, img.channels));
+      if (img.height != size || img.width != size || img.channels != 3 || (type == "resnet10" && size % 32 != 0)) {
+        throw InvalidArgument(fmt::format("encoder: camera '{}' gives {}x{}x{} images; the encoder needs square RGB "
+                                          "images of one size{} (e.g. 128x128x3)", img.name, img.height, img.width,
+                                          img.channels, type == "resnet10" ? ", a multiple of 32" : ""));
       }
       s.encoder.cameras.push_back(img.name);
     }
-    s.encoder.channels = 512;
-    s.encoder.height = s.encoder.width = size / 32;
+    if (type == "conv") {
+      if (conv_size < 16 || conv_size > size) {
+        throw InvalidArgument(fmt::format("encoder: 'conv_size' must be in [16, {}] (the image size), got {}", size,
+                                          conv_size));
+      }
+      s.encoder.head = "conv";
+      s.encoder.channels = 3;
+      s.encoder.height = s.encoder.width = conv_size;
+    } else {
+      s.encoder.channels = 512;
+      s.encoder.height = s.encoder.width = size / 32;
+    }
+    s.image_size = size;
     for (const auto& cam : s.encoder.cameras) features.push_back({cam, static_cast<int>(s.encoder.camera_feature_size())});
     s.layout = ReplayLayout::WithFeatures(spec, static_cast<int>(s.action_dim), features);
     s.encoder.proprio_dim = s.layout.proprio_dim();
@@ -142,9 +168,11 @@ std::unique_ptr<SacAgent> MakeAgent(const AgentSetup& setup) {
 
 std::unique_ptr<nn::FrozenBackbone> MakeBackbone(const AgentSetup& setup, const std::string& weights_override) {
   if (!setup.encoder.enabled()) return nullptr;
+  if (setup.encoder.head == "conv") {
+    return nn::FrozenBackbone::Pixels(setup.encoder.cameras, setup.image_size, static_cast<int>(setup.encoder.height));
+  }
   const std::string weights = weights_override.empty() ? setup.backbone_weights : weights_override;
-  return std::make_unique<nn::FrozenBackbone>(setup.encoder.cameras, static_cast<int>(setup.encoder.height * 32),
-                                              weights, setup.backbone_seed);
+  return std::make_unique<nn::FrozenBackbone>(setup.encoder.cameras, setup.image_size, weights, setup.backbone_seed);
 }
 
 namespace {
@@ -192,30 +220,172 @@ RolloutSummary Evaluate(Env& env, SacAgent& agent, const RolloutOptions& options
 
 namespace {
 
-void WriteCheckpoint(const std::string& dir, SacAgent& agent, const TaskConfig& config, int64_t env_steps,
-                     int64_t learner_steps, const nn::FrozenBackbone* backbone) {
-  const fs::path final_dir(dir);
+void WriteCheckpointFiles(const fs::path& dir, SacAgent& agent, const TaskConfig& config, int64_t env_steps,
+                          int64_t learner_steps, const nn::FrozenBackbone* backbone) {
+  nn::SaveSafetensors((dir / "weights.safetensors").string(), agent.Weights(),
+                      {{"format", "hilserl-sac"}, {"task", config.task}});
+  agent.SaveOptimizers((dir / "optimizers.pt").string());
+  if (backbone && !backbone->is_pixel_stem()) {
+    nn::SaveSafetensors((dir / "backbone.safetensors").string(), backbone->Weights(),
+                        {{"format", "resnet10"}, {"source", backbone->source()}});
+  }
+  std::ofstream((dir / "config.yaml").string()) << config.root.ToYaml() << "\n";
+  nlohmann::json meta = {{"env_steps", env_steps}, {"learner_steps", learner_steps}, {"task", config.task},
+                         {"obs_dim", agent.obs_dim()}, {"action_dim", agent.env_action_dim()}};
+  std::ofstream((dir / "meta.json").string()) << meta.dump(2) << "\n";
+}
+
+// Fills `final_dir` through `fill(tmp)` and swaps it in: a reader (or a resumed run) sees
+// the old or the new directory, never half of one. If the process dies between the two
+// renames, `<final_dir>.old` is the complete previous version.
+template <typename Fill>
+void ReplaceDirAtomically(const fs::path& final_dir, Fill fill) {
   const fs::path tmp = final_dir.string() + ".tmp";
   fs::remove_all(tmp);
   fs::create_directories(tmp);
-  nn::SaveSafetensors((tmp / "weights.safetensors").string(), agent.Weights(),
-                      {{"format", "hilserl-sac"}, {"task", config.task}});
-  agent.SaveOptimizers((tmp / "optimizers.pt").string());
-  if (backbone) {
-    nn::SaveSafetensors((tmp / "backbone.safetensors").string(), backbone->Weights(),
-                        {{"format", "resnet10"}, {"source", backbone->source()}});
-  }
-  std::ofstream((tmp / "config.yaml").string()) << config.root.ToYaml() << "\n";
-  nlohmann::json meta = {{"env_steps", env_steps}, {"learner_steps", learner_steps}, {"task", config.task},
-                         {"obs_dim", agent.obs_dim()}, {"action_dim", agent.env_action_dim()}};
-  std::ofstream((tmp / "meta.json").string()) << meta.dump(2) << "\n";
-  // Replace atomically: a reader sees the old or the new checkpoint, never half of one.
+  fill(tmp);
   const fs::path old = final_dir.string() + ".old";
-  fs::remove_all(old);
-  if (fs::exists(final_dir)) fs::rename(final_dir, old);
+  if (fs::exists(final_dir)) {
+    fs::remove_all(old);
+    fs::rename(final_dir, old);
+  }
   fs::rename(tmp, final_dir);
   fs::remove_all(old);
 }
+
+void WriteCheckpoint(const std::string& dir, SacAgent& agent, const TaskConfig& config, int64_t env_steps,
+                     int64_t learner_steps, const nn::FrozenBackbone* backbone) {
+  ReplaceDirAtomically(dir, [&](const fs::path& tmp) {
+    WriteCheckpointFiles(tmp, agent, config, env_steps, learner_steps, backbone);
+  });
+}
+
+// Episode statistics as the learner has inserted them (for resumption) or as the main
+// thread has seen them (for the progress bar and history).
+struct EpisodeLedger {
+  int episodes = 0;
+  int64_t intervened_steps = 0;
+  std::deque<bool> recent;              // success of the last 20 episodes
+  std::deque<double> recent_interventions;
+  std::vector<HistoryPoint> history;
+
+  void Add(bool success, int length, int intervened, int64_t env_step) {
+    ++episodes;
+    intervened_steps += intervened;
+    recent.push_back(success);
+    if (recent.size() > 20) recent.pop_front();
+    recent_interventions.push_back(static_cast<double>(intervened) / std::max(length, 1));
+    if (recent_interventions.size() > 20) recent_interventions.pop_front();
+    if (episodes % 20 == 0) history.push_back({episodes, env_step, success_rate(), intervention_rate()});
+  }
+  double success_rate() const {
+    double v = 0;
+    for (bool b : recent) v += b;
+    return recent.empty() ? 0.0 : v / static_cast<double>(recent.size());
+  }
+  double intervention_rate() const {
+    double v = 0;
+    for (double r : recent_interventions) v += r;
+    return recent_interventions.empty() ? 0.0 : v / static_cast<double>(recent_interventions.size());
+  }
+  nlohmann::json ToJson() const {
+    nlohmann::json h = nlohmann::json::array();
+    for (const auto& p : history) h.push_back({p.episode, p.env_step, p.success_rate, p.intervention_rate});
+    return {{"episodes", episodes}, {"intervened_steps", intervened_steps},
+            {"recent_success", std::vector<bool>(recent.begin(), recent.end())},
+            {"recent_interventions", std::vector<double>(recent_interventions.begin(), recent_interventions.end())},
+            {"history", h}};
+  }
+  static EpisodeLedger FromJson(const nlohmann::json& j) {
+    EpisodeLedger l;
+    l.episodes = j.at("episodes").get<int>();
+    l.intervened_steps = j.at("intervened_steps").get<int64_t>();
+    for (bool b : j.at("recent_success")) l.recent.push_back(b);
+    for (double r : j.at("recent_interventions")) l.recent_interventions.push_back(r);
+    for (const auto& p : j.at("history")) {
+      l.history.push_back({p.at(0).get<int>(), p.at(1).get<int64_t>(), p.at(2).get<double>(), p.at(3).get<double>()});
+    }
+    return l;
+  }
+};
+
+// What a resumed run continues from (state.json of the resume checkpoint).
+struct ResumeState {
+  int64_t env_steps = 0;        // transitions inserted into the RL buffer
+  int64_t learner_steps = 0;
+  uint64_t next_episode_id = 0;
+  bool normalized = false;
+  EpisodeLedger ledger;
+};
+
+void WriteResumeCheckpoint(const fs::path& dir, SacAgent& agent, const TaskConfig& config,
+                           const nn::FrozenBackbone* backbone, const ReplayBuffer& rl, const ReplayBuffer& demo,
+                           const ResumeState& state) {
+  ReplaceDirAtomically(dir, [&](const fs::path& tmp) {
+    WriteCheckpointFiles(tmp, agent, config, state.env_steps, state.learner_steps, backbone);
+    rl.Save((tmp / "replay_rl.bin").string());
+    demo.Save((tmp / "replay_demo.bin").string());
+    const nlohmann::json j = {{"env_steps", state.env_steps}, {"learner_steps", state.learner_steps},
+                              {"next_episode_id", state.next_episode_id}, {"normalized", state.normalized},
+                              {"episodes", state.ledger.ToJson()}};
+    std::ofstream((tmp / "state.json").string()) << j.dump(2) << "\n";
+  });
+}
+
+ResumeState ReadResumeState(const fs::path& dir) {
+  const fs::path path = dir / "state.json";
+  std::ifstream in(path);
+  if (!in) throw NotFound(fmt::format("resume checkpoint '{}' has no state.json", dir.string()));
+  try {
+    const nlohmann::json j = nlohmann::json::parse(in);
+    ResumeState s;
+    s.env_steps = j.at("env_steps").get<int64_t>();
+    s.learner_steps = j.at("learner_steps").get<int64_t>();
+    s.next_episode_id = j.at("next_episode_id").get<uint64_t>();
+    s.normalized = j.at("normalized").get<bool>();
+    s.ledger = EpisodeLedger::FromJson(j.at("episodes"));
+    if (s.env_steps < 0 || s.learner_steps < 0) throw DataLoss("negative counters");
+    return s;
+  } catch (const nlohmann::json::exception& e) {
+    throw DataLoss(fmt::format("'{}' is malformed: {}", path.string(), e.what()));
+  }
+}
+
+// Keeps the header and the first `rows` data rows of a CSV metrics file (rows written
+// after the checkpoint a run resumes from describe steps that were lost).
+void TruncateCsv(const fs::path& path, int64_t rows) {
+  if (!fs::exists(path)) return;
+  std::ifstream in(path);
+  std::string line, kept;
+  for (int64_t i = 0; i <= rows && std::getline(in, line); ++i) kept += line + "\n";
+  in.close();
+  const fs::path tmp = path.string() + ".tmp";
+  std::ofstream(tmp, std::ios::trunc) << kept;
+  fs::rename(tmp, path);
+}
+
+}  // namespace
+
+std::string ResumeCheckpointDir(const std::string& run_dir) {
+  const fs::path dir = fs::path(run_dir) / "checkpoints" / "resume";
+  if (fs::exists(dir / "state.json")) return dir.string();
+  const fs::path old = dir.string() + ".old";
+  if (fs::exists(old / "state.json")) return old.string();
+  throw NotFound(fmt::format("'{}' has no resume checkpoint ({}): was it written by `hilserl train` and did the run "
+                             "reach its first checkpoint (train.checkpoint_every)?", run_dir, dir.string()));
+}
+
+TaskConfig ResumeConfig(const std::string& run_dir, const std::vector<std::string>& overrides) {
+  const fs::path path = fs::path(ResumeCheckpointDir(run_dir)) / "config.yaml";
+  std::ifstream in(path);
+  if (!in) throw NotFound(fmt::format("resume checkpoint has no config: '{}'", path.string()));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  TaskConfig config = TaskConfig::FromYaml(text, path.string());
+  for (const auto& o : overrides) config.root.SetFromAssignment(o);
+  return config;
+}
+
+namespace {
 
 // ---------------------------------------------------------------- actor -> learner queue
 
@@ -226,6 +396,7 @@ struct StepItem {
   Action action;
   float reward = 0;
   bool terminated = false, truncated = false, intervened = false;
+  bool success = false;  // on the last step of an episode
   float grasp_penalty = 0;
 };
 
@@ -280,7 +451,7 @@ TrainResult Train(TrainRequest req) {
   const AgentSetup setup = DescribeAgent(req.config, *env);
   const ReplayLayout layout = setup.layout;
   std::unique_ptr<nn::FrozenBackbone> backbone = MakeBackbone(setup);
-  if (backbone) spdlog::info("frozen ResNet-10 backbone for cameras {}: {}", fmt::join(setup.encoder.cameras, ", "), backbone->source());
+  if (backbone) spdlog::info("image encoder for cameras {}: {}", fmt::join(setup.encoder.cameras, ", "), backbone->source());
   SacAgent learner_agent(setup.obs_dim, setup.action_dim, setup.options, torch::kCPU, setup.encoder);
   SacAgent actor_agent(setup.obs_dim, setup.action_dim, setup.options, torch::kCPU, setup.encoder);
   actor_agent.LoadWeights(learner_agent.ActorWeights(), "initial weights");
@@ -288,7 +459,24 @@ TrainResult Train(TrainRequest req) {
   ReplayBuffer rl_buffer(opt.replay_capacity, layout);
   ReplayBuffer demo_buffer(opt.demo_capacity, layout);
   int demo_episodes = 0;
-  if (!req.demos.empty()) {
+  ResumeState resumed;
+  if (req.resume) {
+    const fs::path dir = ResumeCheckpointDir(req.run_dir);
+    resumed = ReadResumeState(dir);
+    if (resumed.env_steps >= opt.env_steps) {
+      throw InvalidArgument(fmt::format("the run in '{}' already has {} env steps; to continue it, ask for more "
+                                        "(--steps N with N > {})", req.run_dir, resumed.env_steps, resumed.env_steps));
+    }
+    const std::string weights = (dir / "weights.safetensors").string();
+    learner_agent.LoadWeights(nn::LoadSafetensors(weights), weights);
+    learner_agent.LoadOptimizers((dir / "optimizers.pt").string());
+    rl_buffer.Load((dir / "replay_rl.bin").string());
+    demo_buffer.Load((dir / "replay_demo.bin").string());
+    actor_agent.LoadWeights(learner_agent.ActorWeights(), "resumed weights");
+    spdlog::info("resuming from {}: {} env steps, {} learner steps, {} episodes; buffers {} RL + {} demo transitions",
+                 dir.string(), resumed.env_steps, resumed.learner_steps, resumed.ledger.episodes, rl_buffer.size(),
+                 demo_buffer.size());
+  } else if (!req.demos.empty()) {
     auto episodes = ReadEpisodes(req.demos);
     CheckEpisodesMatch(episodes, env->observation_spec(), static_cast<int>(setup.action_dim), req.demos);
     if (backbone) {
@@ -320,7 +508,7 @@ TrainResult Train(TrainRequest req) {
     source.ProprioStats(&mean, &stddev);
     learner_agent.SetObsNormalization(mean, stddev);
   };
-  bool normalized = !opt.normalize_observations;
+  bool normalized = !opt.normalize_observations || (req.resume && resumed.normalized);
   if (!normalized && demo_buffer.size() > 0) {
     set_normalization(demo_buffer);
     actor_agent.LoadWeights(learner_agent.ActorWeights(), "initial weights");
@@ -328,10 +516,19 @@ TrainResult Train(TrainRequest req) {
   }
 
   fs::create_directories(req.run_dir);
-  std::ofstream episodes_csv(fs::path(req.run_dir) / "episodes.csv");
-  episodes_csv << "episode,env_step,return,length,success,intervened_steps,intervention_rate,wall_s\n";
-  std::ofstream learner_csv(fs::path(req.run_dir) / "learner.csv");
-  learner_csv << "learner_step,env_step,critic_loss,q_mean,q_demo,q_online,actor_loss,temperature,entropy,grasp_loss,updates_per_s\n";
+  const fs::path episodes_path = fs::path(req.run_dir) / "episodes.csv", learner_path = fs::path(req.run_dir) / "learner.csv";
+  if (req.resume) {
+    // Rows after the checkpoint describe steps that are not in the buffers: drop them.
+    TruncateCsv(episodes_path, resumed.ledger.episodes);
+    TruncateCsv(learner_path, resumed.learner_steps / 100);
+  }
+  std::ofstream episodes_csv(episodes_path, req.resume ? std::ios::app : std::ios::trunc);
+  std::ofstream learner_csv(learner_path, req.resume ? std::ios::app : std::ios::trunc);
+  if (!req.resume) {
+    episodes_csv << "episode,env_step,return,length,success,intervened_steps,intervention_rate,wall_s\n";
+    learner_csv << "learner_step,env_step,critic_loss,q_mean,q_demo,q_online,actor_loss,temperature,entropy,"
+                   "grasp_loss,updates_per_s\n";
+  }
   // TensorBoard scalars (`tensorboard --logdir <run dir>`), shared by the learner and main threads.
   TensorBoardWriter tensorboard(req.run_dir);
   std::mutex tensorboard_mu;
@@ -350,7 +547,9 @@ TrainResult Train(TrainRequest req) {
   }
 
   Shared shared;
-  std::atomic<double> recent_success{0.0};
+  shared.env_steps = resumed.env_steps;
+  shared.learner_steps = resumed.learner_steps;
+  std::atomic<double> recent_success{resumed.ledger.success_rate()};
   const auto start = std::chrono::steady_clock::now();
   auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
   const double ratio = opt.learner_steps_per_env_step;
@@ -361,7 +560,7 @@ TrainResult Train(TrainRequest req) {
   std::thread actor([&] {
     try {
       int64_t version = 0;
-      uint64_t episode_id = 0;
+      uint64_t episode_id = resumed.next_episode_id;
       auto next_tick = std::chrono::steady_clock::now();
       // Frames are encoded once, here; the learner stores only the features.
       auto encode = [&](Observation* o) {
@@ -369,9 +568,9 @@ TrainResult Train(TrainRequest req) {
         backbone->Encode(o);
         o->images.clear();
       };
-      auto obs = std::make_shared<Observation>(env->Reset(req.seed));
+      auto obs = std::make_shared<Observation>(env->Reset(req.seed + episode_id));
       encode(obs.get());
-      if (op) op->StartEpisode(req.seed, 0.0);
+      if (op) op->StartEpisode(req.seed + episode_id, recent_success.load());
       int step = 0;
       EpisodeItem stats;
       while (true) {
@@ -427,6 +626,7 @@ TrainResult Train(TrainRequest req) {
           shared.steps.push_back(std::move(item));
           if (r.terminated || r.truncated) {
             stats.success = r.info.count("success") && r.info.at("success") > 0.5;
+            shared.steps.back().success = stats.success;
             stats.env_step = done_steps;
             shared.episodes.push_back(stats);
           }
@@ -453,14 +653,18 @@ TrainResult Train(TrainRequest req) {
 
   // ---- learner thread
   TrainResult result;
+  // What the learner has inserted (acknowledged): the state a resume checkpoint saves.
+  ResumeState live = resumed;
   std::thread learner([&] {
     try {
-      Rng rng(req.seed ^ 0x1ea4e5ULL);
+      Rng rng((req.seed ^ 0x1ea4e5ULL) + static_cast<uint64_t>(resumed.learner_steps));
       SampleBatch batch;
       batch.Resize(layout, opt.batch_size);
       const int demo_share = static_cast<int>(opt.batch_size * opt.demo_fraction);
-      int64_t next_checkpoint = opt.checkpoint_every > 0 ? opt.checkpoint_every : INT64_MAX;
-      int64_t inserted = 0;
+      int64_t& inserted = live.env_steps;
+      int64_t next_checkpoint =
+          opt.checkpoint_every > 0 ? (inserted / opt.checkpoint_every + 1) * opt.checkpoint_every : INT64_MAX;
+      int episode_length = 0, episode_intervened = 0;  // of the episode being inserted
       auto last_log = std::chrono::steady_clock::now();
       int64_t last_log_steps = 0;
       UpdateInfo info;
@@ -486,6 +690,13 @@ TrainResult Train(TrainRequest req) {
           rl_buffer.Add(r);
           if (it.intervened) demo_buffer.Add(r);  // corrections are demonstrations too
           ++inserted;
+          ++episode_length;
+          episode_intervened += it.intervened ? 1 : 0;
+          live.next_episode_id = it.episode_id + 1;
+          if (it.terminated || it.truncated) {
+            live.ledger.Add(it.success, episode_length, episode_intervened, inserted);
+            episode_length = episode_intervened = 0;
+          }
         }
         if (rl_buffer.size() < opt.training_starts) {
           if (done) break;
@@ -495,6 +706,7 @@ TrainResult Train(TrainRequest req) {
           set_normalization(rl_buffer);
           normalized = true;
         }
+        live.normalized = normalized;
         shared.training_started = true;
         while (shared.learner_steps.load() < target()) {
           // Half demo, half RL once the demo buffer has data (demos or corrections).
@@ -553,6 +765,9 @@ TrainResult Train(TrainRequest req) {
           if (inserted >= next_checkpoint) {
             WriteCheckpoint((fs::path(req.run_dir) / "checkpoints" / fmt::format("step_{:07d}", inserted)).string(),
                             learner_agent, req.config, inserted, ls, backbone.get());
+            live.learner_steps = ls;
+            WriteResumeCheckpoint(fs::path(req.run_dir) / "checkpoints" / "resume", learner_agent, req.config,
+                                  backbone.get(), rl_buffer, demo_buffer, live);
             next_checkpoint += opt.checkpoint_every;
           }
           {
@@ -574,9 +789,7 @@ TrainResult Train(TrainRequest req) {
   // ---- main thread: progress and episode log
   std::optional<ProgressBar> bar;
   if (req.progress) bar.emplace("train", opt.env_steps);
-  std::deque<bool> recent;
-  std::deque<double> recent_interventions;
-  int episodes = 0;
+  EpisodeLedger seen = resumed.ledger;  // episodes as the actor reported them
   while (true) {
     std::deque<EpisodeItem> eps;
     bool finished;
@@ -587,21 +800,11 @@ TrainResult Train(TrainRequest req) {
       finished = shared.stop;
     }
     for (const auto& e : eps) {
-      ++episodes;
-      recent.push_back(e.success);
-      if (recent.size() > 20) recent.pop_front();
+      seen.Add(e.success, e.length, e.intervened, e.env_step);
       const double rate = static_cast<double>(e.intervened) / std::max(e.length, 1);
-      recent_interventions.push_back(rate);
-      if (recent_interventions.size() > 20) recent_interventions.pop_front();
-      result.intervened_steps += e.intervened;
-      episodes_csv << fmt::format("{},{},{:.4f},{},{},{},{:.4f},{:.2f}\n", episodes, e.env_step, e.episode_return,
-                                  e.length, e.success ? 1 : 0, e.intervened, rate, seconds());
-      double success20 = 0, interv20 = 0;
-      for (bool v : recent) success20 += v;
-      for (double v : recent_interventions) interv20 += v;
-      success20 /= static_cast<double>(recent.size());
-      interv20 /= static_cast<double>(recent_interventions.size());
-      if (episodes % 20 == 0) result.history.push_back({episodes, e.env_step, success20, interv20});
+      episodes_csv << fmt::format("{},{},{:.4f},{},{},{},{:.4f},{:.2f}\n", seen.episodes, e.env_step,
+                                  e.episode_return, e.length, e.success ? 1 : 0, e.intervened, rate, seconds());
+      const double success20 = seen.success_rate(), interv20 = seen.intervention_rate();
       std::lock_guard<std::mutex> tl(tensorboard_mu);
       tensorboard.Scalar("train/success", e.env_step, e.success ? 1.0 : 0.0);
       tensorboard.Scalar("train/success_rate_20", e.env_step, success20);
@@ -617,20 +820,15 @@ TrainResult Train(TrainRequest req) {
       tensorboard.Flush();
     }
     if (!eps.empty()) episodes_csv.flush();  // so the run can be watched while it trains
-    double rate = 0;
-    for (bool s : recent) rate += s;
-    if (!recent.empty()) rate /= static_cast<double>(recent.size());
+    const double rate = seen.success_rate(), irate = seen.intervention_rate();
     result.recent_success = rate;
     recent_success = rate;
-    double irate = 0;
-    for (double v : recent_interventions) irate += v;
-    if (!recent_interventions.empty()) irate /= static_cast<double>(recent_interventions.size());
     result.recent_intervention_rate = irate;
     const double t = seconds();
     if (bar) {
       bar->Update(shared.env_steps.load(),
                   fmt::format("ep {} success(20) {:.2f} interv(20) {:.2f} | {:.0f} env steps/s {:.0f} updates/s",
-                              episodes, rate, irate,
+                              seen.episodes, rate, irate,
                               shared.env_steps.load() / std::max(t, 1e-9),
                               shared.learner_steps.load() * opt.critic_actor_ratio / std::max(t, 1e-9)));
     }
@@ -644,12 +842,17 @@ TrainResult Train(TrainRequest req) {
 
   result.env_steps = shared.env_steps.load();
   result.learner_steps = shared.learner_steps.load();
-  result.episodes = episodes;
+  result.episodes = seen.episodes;
+  result.history = seen.history;
+  result.intervened_steps = seen.intervened_steps;
   result.wall_time_s = seconds();
   result.updates_per_s = result.learner_steps * opt.critic_actor_ratio / std::max(result.wall_time_s, 1e-9);
   result.env_steps_per_s = result.env_steps / std::max(result.wall_time_s, 1e-9);
   result.checkpoint = (fs::path(req.run_dir) / "checkpoints" / "final").string();
   WriteCheckpoint(result.checkpoint, learner_agent, req.config, result.env_steps, result.learner_steps, backbone.get());
+  live.learner_steps = result.learner_steps;
+  WriteResumeCheckpoint(fs::path(req.run_dir) / "checkpoints" / "resume", learner_agent, req.config, backbone.get(),
+                        rl_buffer, demo_buffer, live);
 
   if (opt.eval_episodes > 0) {
     RolloutOptions ro;
@@ -676,7 +879,9 @@ LoadedPolicy LoadCheckpoint(const std::string& dir, const std::vector<std::strin
   const AgentSetup setup = DescribeAgent(out.config, *out.env);
   out.agent = MakeAgent(setup);
   out.agent->LoadWeights(nn::LoadSafetensors(weights_path.string()), weights_path.string());
-  if (setup.encoder.enabled()) {
+  if (setup.encoder.enabled() && setup.encoder.head == "conv") {
+    out.backbone = MakeBackbone(setup);
+  } else if (setup.encoder.enabled()) {
     const fs::path backbone_path = root / "backbone.safetensors";
     if (!fs::exists(backbone_path)) {
       throw DataLoss(fmt::format("checkpoint '{}' is for image observations but has no backbone.safetensors "

@@ -84,18 +84,37 @@ struct TrainRequest {
   // the actor then runs at the env's control rate so they can react. "" = the config's
   // train.interventions decides (scripted operator or none).
   std::string teleop_device;
+  // Continue the run in run_dir from its resume checkpoint (ResumeCheckpointDir): weights,
+  // optimizers, both replay buffers, step and episode counters. `config` should be the
+  // checkpoint's (ResumeConfig) with train.env_steps the new total; `demos` is ignored
+  // (the demo buffer, with every correction so far, is in the checkpoint).
+  bool resume = false;
 };
 
+// Checkpoints: run_dir/checkpoints/step_<N> every train.checkpoint_every env steps and
+// run_dir/checkpoints/final hold what eval needs (weights, optimizers, config, meta.json);
+// run_dir/checkpoints/resume is replaced atomically at the same moments and also holds both
+// replay buffers and the run's counters (state.json), so a killed run continues with
+// `--resume` from its last checkpoint. Only transitions the learner had inserted by then
+// (acknowledged) are in it; the actor's queue and its unfinished episode are not.
 TrainResult Train(TrainRequest request);
+
+// The resume checkpoint of a run directory (checkpoints/resume, or checkpoints/resume.old
+// if the process died while swapping them). Throws NotFound naming what is missing.
+std::string ResumeCheckpointDir(const std::string& run_dir);
+// The task config saved in a run's resume checkpoint, with `overrides` applied.
+TaskConfig ResumeConfig(const std::string& run_dir, const std::vector<std::string>& overrides = {});
 
 // Builds the agent a config describes for an env. With cameras in the observation, the
 // agent reads cached frozen-backbone features (config section 'encoder'): obs rows are
-// [proprio | features of each camera] and `encoder` describes the trainable head.
+// [proprio | features of each camera] and `encoder` describes the trainable head. With
+// encoder.type conv the "backbone" is the pixel stem and the head a DrQ conv net.
 struct AgentSetup {
   SacOptions options;
   nn::EncoderSpec encoder;       // no cameras = state observations
   std::string backbone_weights;  // safetensors of the frozen ResNet-10 ("" = random init)
   uint64_t backbone_seed = 0;
+  int image_size = 0;            // camera frames (square)
   ReplayLayout layout;           // what the replay buffers store
   int64_t obs_dim = 0;
   int64_t action_dim = 0;

@@ -1,0 +1,155 @@
+// End-to-end tests of the `hilserl` binary as a user runs it: a training run killed with
+// SIGKILL at a checkpoint continues with --resume, and a corrupt resume checkpoint is
+// refused with a clear error instead of being half-loaded.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+extern char** environ;
+
+namespace hilserl {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Starts the hilserl binary with `args`; stdout and stderr go to `log`.
+pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
+  std::vector<std::string> all = {HILSERL_BINARY};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) return -1;
+  return pid;
+}
+
+int Wait(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string Read(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int64_t StateSteps(const fs::path& run) {
+  const fs::path state = run / "checkpoints" / "resume" / "state.json";
+  if (!fs::exists(state)) return -1;
+  try {
+    return nlohmann::json::parse(Read(state)).at("env_steps").get<int64_t>();
+  } catch (...) {
+    return -1;  // being replaced right now
+  }
+}
+
+std::vector<std::string> TrainArgs(const fs::path& run) {
+  return {"train", "--task", "pendulum", "--no-progress", "--run-dir", run.string(),
+          "--set", "train.checkpoint_every=200", "--set", "train.training_starts=100",
+          "--set", "train.batch_size=32", "--set", "agent.hidden=[32, 32]", "--set", "train.eval_episodes=0"};
+}
+
+TEST(CliResumeTest, RunKilledAtAnyMomentContinuesFromItsLastCheckpoint) {
+  const fs::path run = fs::temp_directory_path() / "hilserl_cli_resume";
+  fs::remove_all(run);
+  std::vector<std::string> args = TrainArgs(run);
+  args.insert(args.end(), {"--steps", "5000"});
+  const pid_t pid = Spawn(args, (fs::temp_directory_path() / "hilserl_cli_resume_1.log").string());
+  ASSERT_GT(pid, 0);
+  // Kill the run (no chance to clean up) once it has written its second checkpoint.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(240);
+  while (StateSteps(run) < 400 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  kill(pid, SIGKILL);
+  EXPECT_EQ(Wait(pid), 128 + SIGKILL);
+  const int64_t saved = StateSteps(run);
+  ASSERT_GE(saved, 400) << Read(fs::temp_directory_path() / "hilserl_cli_resume_1.log");
+
+  // Continue to 1000 steps in total.
+  const std::string log2 = (fs::temp_directory_path() / "hilserl_cli_resume_2.log").string();
+  const pid_t pid2 = Spawn({"train", "--resume", "--run-dir", run.string(), "--steps", "1000", "--no-progress"}, log2);
+  ASSERT_EQ(Wait(pid2), 0) << Read(log2);
+  EXPECT_NE(Read(log2).find("resuming from"), std::string::npos);
+  const auto meta = nlohmann::json::parse(Read(run / "checkpoints" / "final" / "meta.json"));
+  EXPECT_EQ(meta.at("env_steps").get<int64_t>(), 1000);
+  EXPECT_EQ(StateSteps(run), 1000);
+  // episodes.csv continues: episode numbers 1, 2, 3, ... once each, steps increasing.
+  std::istringstream csv(Read(run / "episodes.csv"));
+  std::string line;
+  std::getline(csv, line);
+  int expected = 1;
+  int64_t last_step = 0;
+  while (std::getline(csv, line)) {
+    int episode = 0;
+    long long step = 0;
+    ASSERT_EQ(sscanf(line.c_str(), "%d,%lld", &episode, &step), 2) << line;
+    EXPECT_EQ(episode, expected++);
+    EXPECT_GT(step, last_step);
+    last_step = step;
+  }
+  // Pendulum episodes are 200 steps; the episode cut by the kill is not counted.
+  EXPECT_GE(expected - 1, 4);
+  // Nothing beyond the target: a finished run asks for more steps instead of training on.
+  const std::string log3 = (fs::temp_directory_path() / "hilserl_cli_resume_3.log").string();
+  EXPECT_NE(Wait(Spawn({"train", "--resume", "--run-dir", run.string(), "--no-progress", "--steps", "1000"}, log3)), 0);
+  EXPECT_NE(Read(log3).find("already has 1000 env steps"), std::string::npos) << Read(log3);
+}
+
+TEST(CliResumeTest, CorruptReplayFileInTheCheckpointIsRefused) {
+  const fs::path run = fs::temp_directory_path() / "hilserl_cli_resume_corrupt";
+  fs::remove_all(run);
+  std::vector<std::string> args = TrainArgs(run);
+  args.insert(args.end(), {"--steps", "300"});
+  const std::string log1 = (fs::temp_directory_path() / "hilserl_cli_corrupt_1.log").string();
+  ASSERT_EQ(Wait(Spawn(args, log1)), 0) << Read(log1);
+  const fs::path replay = run / "checkpoints" / "resume" / "replay_rl.bin";
+  ASSERT_TRUE(fs::exists(replay));
+  {
+    std::fstream f(replay, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(fs::file_size(replay) / 2));
+    f.put('\x5a');
+    f.put('\xa5');
+  }
+  const std::string log2 = (fs::temp_directory_path() / "hilserl_cli_corrupt_2.log").string();
+  EXPECT_NE(Wait(Spawn({"train", "--resume", "--run-dir", run.string(), "--steps", "600", "--no-progress"}, log2)), 0);
+  const std::string out = Read(log2);
+  EXPECT_NE(out.find("replay_rl.bin"), std::string::npos) << out;
+  EXPECT_NE(out.find("corrupt"), std::string::npos) << out;
+  EXPECT_TRUE(fs::exists(replay));  // the checkpoint is left as it was
+}
+
+TEST(CliResumeTest, RunWithoutCheckpointNamesWhatIsMissing) {
+  const fs::path run = fs::temp_directory_path() / "hilserl_cli_resume_none";
+  fs::remove_all(run);
+  fs::create_directories(run);
+  const std::string log = (fs::temp_directory_path() / "hilserl_cli_none.log").string();
+  EXPECT_NE(Wait(Spawn({"train", "--resume", "--run-dir", run.string(), "--no-progress"}, log)), 0);
+  EXPECT_NE(Read(log).find("has no resume checkpoint"), std::string::npos) << Read(log);
+}
+
+}  // namespace
+}  // namespace hilserl
