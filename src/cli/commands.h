@@ -11,5 +11,6 @@ void AddRecordDemosCommand(CLI::App& app);
 void AddTrainCommand(CLI::App& app);
 void AddEvalCommand(CLI::App& app);
 void AddPretrainEncoderCommand(CLI::App& app);
+void AddClassifierCommands(CLI::App& app);
 
 }  // namespace hilserl::cli

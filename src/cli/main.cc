@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   hilserl::cli::AddTrainCommand(app);
   hilserl::cli::AddEvalCommand(app);
   hilserl::cli::AddPretrainEncoderCommand(app);
+  hilserl::cli::AddClassifierCommands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

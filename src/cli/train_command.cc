@@ -56,6 +56,13 @@ void Run(const Flags& f) {
   std::cout << fmt::format("training success rate (last 20 episodes) {:.0f}%\n", 100 * r.recent_success);
   std::cout << fmt::format("interventions: {} steps in total; rate over the last 20 episodes {:.1f}%\n",
                            r.intervened_steps, 100 * r.recent_intervention_rate);
+  if (r.classifier_reward) {
+    const ClassifierConfusion& c = r.classifier_confusion;
+    std::cout << fmt::format("reward classifier on {} training steps: false positive rate {:.2f}% ({} steps), false "
+                             "negative rate {:.2f}% ({} steps), against the simulator's success\n",
+                             c.steps(), 100 * c.false_positive_rate(), c.false_positive, 100 * c.false_negative_rate(),
+                             c.false_negative);
+  }
   if (!r.eval.episodes.empty()) {
     std::cout << fmt::format("evaluation: success rate {:.1f}% over {} episodes, cycle time {:.2f} s\n",
                              100 * r.eval.success_rate, r.eval.episodes.size(), r.eval.mean_cycle_time_s);

@@ -133,7 +133,8 @@ std::vector<std::string> ListGroup(hid_t group) {
 void Episode::CheckConsistent(const std::string& where) const {
   const size_t t = actions.size();
   if (observations.size() != t + 1 || rewards.size() != t || grasp_penalty.size() != t ||
-      terminated.size() != t || truncated.size() != t || intervened.size() != t) {
+      terminated.size() != t || truncated.size() != t || intervened.size() != t ||
+      (!labels.empty() && labels.size() != t + 1)) {
     throw DataLoss(fmt::format("{}: episode arrays disagree: {} actions, {} observations (expected {}), "
                                "{} rewards", where, t, observations.size(), t + 1, rewards.size()));
   }
@@ -187,6 +188,7 @@ void EpisodeWriter::Write(const Episode& ep) {
   WriteDataset(g.get(), "terminated", H5T_NATIVE_UINT8, {t}, ep.terminated.data(), where);
   WriteDataset(g.get(), "truncated", H5T_NATIVE_UINT8, {t}, ep.truncated.data(), where);
   WriteDataset(g.get(), "intervened", H5T_NATIVE_UINT8, {t}, ep.intervened.data(), where);
+  if (!ep.labels.empty()) WriteDataset(g.get(), "labels", H5T_NATIVE_UINT8, {t + 1}, ep.labels.data(), where);
   Handle obs(H5Gcreate2(g.get(), "observations", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose);
   for (const auto& [key, v0] : ep.observations[0].proprio) {
     std::vector<float> data;
@@ -278,6 +280,9 @@ std::vector<Episode> ReadEpisodes(const std::string& path, DatasetInfo* info) {
     ReadDataset(g.get(), "terminated", H5T_NATIVE_UINT8, 1, &ep.terminated, where);
     ReadDataset(g.get(), "truncated", H5T_NATIVE_UINT8, 1, &ep.truncated, where);
     ReadDataset(g.get(), "intervened", H5T_NATIVE_UINT8, 1, &ep.intervened, where);
+    if (H5Lexists(g.get(), "labels", H5P_DEFAULT) > 0) {
+      ReadDataset(g.get(), "labels", H5T_NATIVE_UINT8, 1, &ep.labels, where);
+    }
     ep.observations.resize(t + 1);
     Handle obs(H5Gopen2(g.get(), "observations", H5P_DEFAULT), H5Gclose);
     if (!obs.ok()) throw DataLoss(fmt::format("{}: missing group 'observations'", where));

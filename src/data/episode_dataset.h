@@ -8,6 +8,8 @@
 //       actions                       float32 [T, A]   (in the policy's [-1, 1] space)
 //       rewards, grasp_penalty        float32 [T]
 //       terminated, truncated, intervened   uint8 [T]
+//       labels (optional)             uint8   [T+1]  classifier data: 1 = observation t shows
+//                                                     success (hilserl record-labels)
 // Observation t and t+1 bracket action t. Files are written to "<path>.tmp" and renamed
 // on Close(), so a crash never leaves a half-written dataset under the real name.
 #pragma once
@@ -29,6 +31,7 @@ struct Episode {
   std::vector<Action> actions;            // T
   std::vector<float> rewards, grasp_penalty;
   std::vector<uint8_t> terminated, truncated, intervened;
+  std::vector<uint8_t> labels;  // optional, T + 1: success label of each observation
 
   int length() const { return static_cast<int>(actions.size()); }
   // Throws DataLoss if the per-step arrays disagree in length.

@@ -239,7 +239,12 @@ Image ArmSimEnv::RenderCamera(const std::string& camera, int width, int height) 
       model_->vis.global.offwidth = std::max(model_->vis.global.offwidth, width);
       model_->vis.global.offheight = std::max(model_->vis.global.offheight, height);
     }
-    it = video_renderers_.emplace(key, std::make_unique<sim::OffscreenRenderer>(model_.get(), width, height)).first;
+    // At the observation's size, render as observations are rendered (what a reward
+    // classifier trained on observation frames must see); other sizes are for videos.
+    const bool as_observation = width == options_.image_size && height == options_.image_size;
+    const sim::RenderOptions ro =
+        as_observation && options_.fast_render ? sim::RenderOptions::Fast() : sim::RenderOptions();
+    it = video_renderers_.emplace(key, std::make_unique<sim::OffscreenRenderer>(model_.get(), width, height, ro)).first;
   }
   return it->second->Render(data_.get(), id);
 }

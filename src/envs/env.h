@@ -41,7 +41,9 @@ class Env {
 
   // Camera names this env can render (whether or not they are in the observation).
   virtual std::vector<std::string> camera_names() const = 0;
-  // Renders a camera at any size, for videos and debugging; not part of the observation.
+  // Renders a camera at any size, for videos, debugging and reward classifiers; not part
+  // of the observation. At the observation image size it renders exactly as observation
+  // frames are rendered.
   virtual Image RenderCamera(const std::string& camera, int width, int height) = 0;
   virtual StateMap privileged_state() const = 0;
 

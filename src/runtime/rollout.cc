@@ -34,11 +34,14 @@ Episode RecordExpertEpisode(Env& env, ScriptedExpert& expert, uint64_t seed) {
   return RecordEpisode(env, [&](Env& e) { return ExpertActionFor(e, expert); }, seed);
 }
 
-Episode RecordEpisode(Env& env, const std::function<Action(Env&)>& act, uint64_t seed, bool realtime) {
+Episode RecordEpisode(Env& env, const std::function<Action(Env&)>& act, uint64_t seed, bool realtime,
+                      const LabelOptions* labels) {
   Episode ep;
   ep.seed = seed;
   ep.observations.push_back(env.Reset(seed));
+  if (labels) ep.labels.push_back(0);
   auto tick = std::chrono::steady_clock::now();
+  int held = 0;
   while (true) {
     const Action a = act(env);
     if (realtime) {
@@ -46,17 +49,18 @@ Episode RecordEpisode(Env& env, const std::function<Action(Env&)>& act, uint64_t
       std::this_thread::sleep_until(tick);
     }
     StepResult r = env.Step(a);
+    const bool success = r.info.count("success") && r.info.at("success") > 0.5;
+    ep.success = ep.success || success;
+    if (labels) ep.labels.push_back(labels->label(r) ? 1 : 0);
     ep.actions.push_back(a);
     ep.rewards.push_back(static_cast<float>(r.reward));
     ep.grasp_penalty.push_back(r.info.count("grasp_penalty") ? static_cast<float>(r.info.at("grasp_penalty")) : 0.f);
-    ep.terminated.push_back(r.terminated);
     ep.truncated.push_back(r.truncated);
     ep.intervened.push_back(1);
     ep.observations.push_back(std::move(r.observation));
-    if (r.terminated || r.truncated) {
-      ep.success = r.info.count("success") && r.info.at("success") > 0.5;
-      return ep;
-    }
+    const bool holding = labels && r.terminated && held++ < labels->hold_steps;
+    ep.terminated.push_back(r.terminated && !holding);
+    if ((r.terminated && !holding) || r.truncated) return ep;
   }
 }
 

@@ -30,7 +30,16 @@ PolicyFn RandomPolicy(uint64_t seed);
 Episode RecordExpertEpisode(Env& env, ScriptedExpert& expert, uint64_t seed);
 // Records one episode driven by `act` (e.g. a person with a teleop device), every step
 // marked intervened; with `realtime`, one step per control period.
-Episode RecordEpisode(Env& env, const std::function<Action(Env&)>& act, uint64_t seed, bool realtime = false);
+// With `labels` (classifier data, `hilserl record-labels`): every observation gets a
+// success label (`label` of the step that produced it; 0 after reset), and when the env
+// reports success the episode goes on for `hold_steps` more steps (the operator holds the
+// success pose, giving more positive frames) unless the time limit cuts it first.
+struct LabelOptions {
+  std::function<bool(const StepResult&)> label;
+  int hold_steps = 0;
+};
+Episode RecordEpisode(Env& env, const std::function<Action(Env&)>& act, uint64_t seed, bool realtime = false,
+                      const LabelOptions* labels = nullptr);
 
 struct EpisodeResult {
   uint64_t seed = 0;

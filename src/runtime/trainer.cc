@@ -7,6 +7,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <mutex>
 #include <thread>
 
@@ -20,6 +21,7 @@
 #include "core/paths.h"
 #include "core/progress.h"
 #include "data/episode_dataset.h"
+#include "agents/reward_classifier.h"
 #include "data/replay_buffer.h"
 #include "runtime/tensorboard.h"
 #include "teleop/human_operator.h"
@@ -160,6 +162,32 @@ AgentSetup DescribeAgent(const TaskConfig& config, const Env& env) {
   }
   s.obs_dim = s.layout.proprio_dim() + s.layout.feature_dim();
   return s;
+}
+
+std::unique_ptr<Env> WithRewardClassifier(const TaskConfig& config, std::unique_ptr<Env> env,
+                                          RewardClassifierWrapper** wrapper) {
+  ConfigNode node = config.Section("reward_classifier");
+  std::string model, key;
+  double threshold = 0.75, lo = -std::numeric_limits<double>::infinity(), hi = std::numeric_limits<double>::infinity();
+  int index = 0;
+  node.Get("model", &model);
+  node.Get("threshold", &threshold);
+  node.Get("condition_key", &key);
+  node.Get("condition_index", &index);
+  node.Get("condition_min", &lo);
+  node.Get("condition_max", &hi);
+  node.CheckNoUnknownKeys();
+  if (model.empty()) return env;
+  std::shared_ptr<RewardClassifier> clf = RewardClassifier::Load(ResolvePath(model));
+  std::vector<StateCondition> conditions;
+  if (!key.empty()) conditions.push_back({key, index, lo, hi});
+  spdlog::info("reward from the classifier in {} (cameras {}, threshold {})", model, fmt::join(clf->cameras(), ", "),
+               threshold);
+  auto w = std::make_unique<RewardClassifierWrapper>(
+      std::move(env), [clf](const Observation& o) { return clf->Probability(o); }, clf->cameras(),
+      clf->image_size(), threshold, conditions);
+  if (wrapper) *wrapper = w.get();
+  return w;
 }
 
 std::unique_ptr<SacAgent> MakeAgent(const AgentSetup& setup) {
@@ -447,7 +475,8 @@ TrainResult Train(TrainRequest req) {
   nn::ConfigureCpuThreads(opt.torch_threads);
   torch::manual_seed(req.seed);
 
-  std::unique_ptr<Env> env = MakeEnv(req.config);
+  RewardClassifierWrapper* classifier = nullptr;
+  std::unique_ptr<Env> env = WithRewardClassifier(req.config, MakeEnv(req.config), &classifier);
   const AgentSetup setup = DescribeAgent(req.config, *env);
   const ReplayLayout layout = setup.layout;
   std::unique_ptr<nn::FrozenBackbone> backbone = MakeBackbone(setup);
@@ -845,6 +874,10 @@ TrainResult Train(TrainRequest req) {
   result.episodes = seen.episodes;
   result.history = seen.history;
   result.intervened_steps = seen.intervened_steps;
+  if (classifier) {
+    result.classifier_reward = true;
+    result.classifier_confusion = classifier->confusion();
+  }
   result.wall_time_s = seconds();
   result.updates_per_s = result.learner_steps * opt.critic_actor_ratio / std::max(result.wall_time_s, 1e-9);
   result.env_steps_per_s = result.env_steps / std::max(result.wall_time_s, 1e-9);
@@ -859,7 +892,9 @@ TrainResult Train(TrainRequest req) {
     ro.episodes = opt.eval_episodes;
     ro.seed = 1000000 + req.seed;
     ro.progress = req.progress;
-    result.eval = Evaluate(*env, learner_agent, ro, backbone.get());
+    // Judged by the task's own success (the simulator's ground truth), not the classifier.
+    std::unique_ptr<Env> truth_env = classifier ? MakeEnv(req.config) : nullptr;
+    result.eval = Evaluate(truth_env ? *truth_env : *env, learner_agent, ro, backbone.get());
   }
   return result;
 }

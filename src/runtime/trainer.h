@@ -26,6 +26,7 @@
 #include "core/config.h"
 #include "runtime/rollout.h"
 #include "wrappers/make_env.h"
+#include "wrappers/reward_classifier.h"
 
 namespace hilserl {
 
@@ -72,6 +73,10 @@ struct TrainResult {
   std::string checkpoint;        // path of the final checkpoint
   RolloutSummary eval;           // final evaluation (if eval_episodes > 0)
   std::vector<HistoryPoint> history;
+  // With a learned reward (section reward_classifier): its verdicts on every training step
+  // against the simulator's ground truth.
+  bool classifier_reward = false;
+  ClassifierConfusion classifier_confusion;
 };
 
 struct TrainRequest {
@@ -104,6 +109,14 @@ TrainResult Train(TrainRequest request);
 std::string ResumeCheckpointDir(const std::string& run_dir);
 // The task config saved in a run's resume checkpoint, with `overrides` applied.
 TaskConfig ResumeConfig(const std::string& run_dir, const std::vector<std::string>& overrides = {});
+
+// Wraps `env` in a RewardClassifierWrapper when the config's reward_classifier.model names
+// a classifier directory (`hilserl train-classifier`); returns `env` unchanged otherwise.
+// Section keys: model, threshold (default 0.75), and an optional state condition
+// condition_key / condition_index / condition_min / condition_max on a proprio vector.
+// `wrapper` (optional) receives the wrapper, for its confusion counts.
+std::unique_ptr<Env> WithRewardClassifier(const TaskConfig& config, std::unique_ptr<Env> env,
+                                          RewardClassifierWrapper** wrapper = nullptr);
 
 // Builds the agent a config describes for an env. With cameras in the observation, the
 // agent reads cached frozen-backbone features (config section 'encoder'): obs rows are

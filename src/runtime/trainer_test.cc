@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "agents/reward_classifier.h"
 #include "data/episode_dataset.h"
 
 namespace hilserl {
@@ -127,6 +128,71 @@ TEST(TrainerTest, PixelPickCubeTrainsOnCachedFeaturesAndReloads) {
 
   fs::remove(r.checkpoint + "/backbone.safetensors");
   EXPECT_THROW(LoadCheckpoint(r.checkpoint), DataLoss);
+}
+
+// The end-to-end (DrQ) pixel agent: pixels downsampled by the stem, conv heads trained by
+// the critic; its checkpoint needs no backbone file and reloads.
+TEST(TrainerTest, PixelPickCubeTrainsAnEndToEndConvEncoder) {
+  const std::string dir = TempDir("conv_run");
+  std::vector<std::string> o = {"env.obs_mode=pixels", "env.image_size=64", "encoder.type=conv", "encoder.conv_size=32",
+                                "encoder.conv_channels=4", "encoder.bottleneck=16", "encoder.proprio_latent=8",
+                                "train.env_steps=40", "train.training_starts=20", "train.batch_size=8",
+                                "agent.hidden=[16, 16]", "train.eval_episodes=0", "train.checkpoint_every=0"};
+  const TrainResult r = Train(TrainRequest{TaskConfig::Load("pick_cube", o), "", dir, 4, false, ""});
+  EXPECT_EQ(r.env_steps, 40);
+  EXPECT_GT(r.learner_steps, 10);
+  EXPECT_FALSE(fs::exists(r.checkpoint + "/backbone.safetensors"));
+  LoadedPolicy p = LoadCheckpoint(r.checkpoint);
+  ASSERT_NE(p.backbone, nullptr);
+  EXPECT_TRUE(p.backbone->is_pixel_stem());
+  EXPECT_EQ(p.agent->encoder_spec().head, "conv");
+  RolloutOptions ro;
+  ro.episodes = 1;
+  ro.progress = false;
+  EXPECT_EQ(Evaluate(*p.env, *p.agent, ro, p.backbone.get()).episodes.size(), 1u);
+  EXPECT_THROW(Train(TrainRequest{TaskConfig::Load("pick_cube", {"env.obs_mode=pixels", "encoder.type=vit"}), "", dir,
+                                  0, false, ""}),
+               InvalidArgument);
+}
+
+// Training on the learned reward: a classifier trained on recorded labels replaces the
+// simulator's success; its verdicts are scored against the ground truth on every step.
+TEST(TrainerTest, StatePickCubeTrainsOnAClassifierReward) {
+  const std::string dir = TempDir("classifier_run");
+  fs::create_directories(dir);
+  TaskConfig label_config = TaskConfig::Load("pick_cube", {"env.obs_mode=pixels", "env.image_size=64"});
+  auto env = MakeEnv(label_config);
+  auto expert = MakeExpert(label_config);
+  LabelOptions lo{[](const StepResult& r) { return r.info.at("success") > 0.5; }, 3};
+  std::vector<Episode> episodes;
+  for (uint64_t seed : {1, 2}) {
+    expert->Reset(seed);
+    episodes.push_back(RecordEpisode(*env, [&](Env& e) { return ExpertActionFor(e, *expert); }, seed, false, &lo));
+    EXPECT_TRUE(episodes.back().success);
+    EXPECT_EQ(episodes.back().labels.back(), 1);
+    EXPECT_EQ(episodes.back().labels.front(), 0);
+  }
+  ClassifierOptions co;
+  co.steps = 5;
+  co.batch = 8;
+  co.augmentations = 0;
+  co.bottleneck = 8;
+  co.spatial_features = 1;
+  RewardClassifier clf({"wrist"}, 64, "", 0, co);
+  clf.Train(episodes);
+  clf.Save(dir + "/classifier");
+
+  std::vector<std::string> o = {"env.obs_mode=state", "env.image_size=64", "reward_classifier.model=" + dir + "/classifier",
+                                "reward_classifier.threshold=0.9", "train.env_steps=50", "train.training_starts=20",
+                                "train.batch_size=8", "agent.hidden=[16, 16]", "train.eval_episodes=1",
+                                "train.checkpoint_every=0", "wrappers.time_limit=25"};
+  const TrainResult r = Train(TrainRequest{TaskConfig::Load("pick_cube", o), "", dir, 3, false, ""});
+  EXPECT_TRUE(r.classifier_reward);
+  EXPECT_EQ(r.classifier_confusion.steps(), 50);
+  EXPECT_EQ(r.eval.episodes.size(), 1u);
+  EXPECT_THROW(Train(TrainRequest{TaskConfig::Load("pick_cube", {"reward_classifier.model=" + dir + "/nothing"}), "",
+                                  dir, 3, false, ""}),
+               NotFound);
 }
 
 }  // namespace

@@ -49,7 +49,9 @@ TaskConfig TaskConfig::FromNode(TaskConfig config, const std::string& path) {
   config.root.Get("task", &config.task);
   std::string description;
   config.root.Get("description", &description);
-  for (const char* section : {"env", "wrappers", "expert", "operator", "encoder", "agent", "train"}) config.root.Child(section);
+  for (const char* section : {"env", "wrappers", "expert", "operator", "encoder", "reward_classifier", "agent", "train"}) {
+    config.root.Child(section);
+  }
   config.root.CheckNoUnknownKeys();
   if (config.task.empty()) {
     throw InvalidArgument(fmt::format("{}: key 'task' (the registered task name) is required", path));

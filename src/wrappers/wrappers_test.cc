@@ -13,6 +13,7 @@
 #include "wrappers/image_crop_resize.h"
 #include "wrappers/make_env.h"
 #include "wrappers/relative_frame.h"
+#include "wrappers/reward_classifier.h"
 #include "wrappers/safety_box.h"
 #include "wrappers/time_limit.h"
 
@@ -250,6 +251,47 @@ TEST(MakeEnvTest, RejectsUnknownKeysAndTasks) {
   }
   EXPECT_THROW(TaskConfig::Load("no_such_task"), NotFound);
   EXPECT_THROW(TaskConfig::Load("pick_cube", {"surprise=1"}), InvalidArgument);
+}
+
+
+TEST(RewardClassifierWrapperTest, ClassifierDecidesRewardAndTerminationAndIsScoredAgainstTruth) {
+  TaskConfig config = TaskConfig::Load("pick_cube", {"env.obs_mode=state"});
+  // The classifier's verdicts, in order; it must see a rendered 64x64 wrist frame.
+  std::vector<double> verdicts = {0.2, 0.9, 0.9};
+  size_t calls = 0;
+  auto probability = [&](const Observation& o) {
+    const Image& img = o.GetImage("wrist");
+    EXPECT_EQ(img.height, 64);
+    EXPECT_EQ(img.width, 64);
+    return verdicts.at(calls++);
+  };
+  std::vector<StateCondition> conditions = {{"tcp_pose", 2, 0.0, 10.0}};
+  RewardClassifierWrapper env(MakeEnv(config), probability, {"wrist"}, 64, 0.75, conditions);
+  env.Reset(3);
+  const Action hold(env.action_space().size(), 0.0f);
+  StepResult r = env.Step(hold);
+  EXPECT_EQ(r.reward, 0.0);
+  EXPECT_FALSE(r.terminated);
+  EXPECT_FALSE(r.observation.images.count("wrist"));  // the observation is unchanged
+  EXPECT_DOUBLE_EQ(r.info.at("classifier_p"), 0.2);
+  r = env.Step(hold);  // p = 0.9 although the cube is on the table: a false positive
+  EXPECT_EQ(r.reward, 1.0);
+  EXPECT_TRUE(r.terminated);
+  EXPECT_EQ(r.info.at("success"), 1.0);
+  EXPECT_EQ(r.info.at("true_success"), 0.0);
+  EXPECT_EQ(env.confusion().false_positive, 1);
+  EXPECT_EQ(env.confusion().true_negative, 1);
+  EXPECT_DOUBLE_EQ(env.confusion().false_positive_rate(), 0.5);
+  // A state condition the observation fails vetoes the classifier.
+  RewardClassifierWrapper strict(MakeEnv(config), [](const Observation&) { return 0.99; }, {"wrist"}, 64, 0.75,
+                                 {{"tcp_pose", 2, 5.0, 10.0}});
+  strict.Reset(3);
+  EXPECT_FALSE(strict.Step(hold).terminated);
+  // Bad configuration is refused with names.
+  EXPECT_THROW(RewardClassifierWrapper(MakeEnv(config), probability, {"no_camera"}, 64, 0.75), InvalidArgument);
+  EXPECT_THROW(RewardClassifierWrapper(MakeEnv(config), probability, {"wrist"}, 64, 1.5), InvalidArgument);
+  EXPECT_THROW(RewardClassifierWrapper(MakeEnv(config), probability, {"wrist"}, 64, 0.75, {{"tcp_pose", 9}}),
+               InvalidArgument);
 }
 
 }  // namespace
