@@ -17,7 +17,10 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # datasets
   libhdf5-dev
+  # teleop devices (SpaceMouse through spacenavd, gamepads through SDL2)
   libspnav-dev libsdl2-dev
+  # actor <-> learner transport (gRPC + protobuf; proto/)
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   # neural networks (CPU LibTorch) and a fast BLAS for it (PLATFORM.md trap 1)
   libtorch-dev libopenblas0-pthread
 )
