@@ -151,5 +151,65 @@ TEST(CliResumeTest, RunWithoutCheckpointNamesWhatIsMissing) {
   EXPECT_NE(Read(log).find("has no resume checkpoint"), std::string::npos) << Read(log);
 }
 
+// Learner and actors as separate processes: two actors feed one learner over gRPC; the
+// learner is killed mid-run and resumed on the same port; the actors reconnect and resend
+// what the learner's checkpoint lacked, so it ends with exactly what they produced.
+TEST(CliDistributedTest, ActorsSurviveALearnerKilledAndResumed) {
+  const fs::path run = fs::temp_directory_path() / "hilserl_cli_distributed";
+  fs::remove_all(run);
+  const std::vector<std::string> common = {"--task", "pendulum", "--no-progress", "--set", "agent.hidden=[32, 32]"};
+  std::vector<std::string> learner_args = {"learner", "--run-dir", run.string(), "--steps", "3000", "--set",
+                                           "train.checkpoint_every=400", "--set", "train.batch_size=32", "--set",
+                                           "train.training_starts=100", "--set", "train.eval_episodes=0",
+                                           "--listen", "127.0.0.1:0"};
+  learner_args.insert(learner_args.end(), common.begin(), common.end());
+  const fs::path log1 = fs::temp_directory_path() / "hilserl_dist_learner_1.log";
+  const pid_t learner = Spawn(learner_args, log1.string());
+  ASSERT_GT(learner, 0);
+  // The learner prints the port it picked.
+  int port = 0;
+  for (int i = 0; i < 600 && port == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const std::string text = Read(log1);
+    const size_t at = text.find("(port ");
+    if (at != std::string::npos) port = std::atoi(text.c_str() + at + 6);
+  }
+  ASSERT_GT(port, 0) << Read(log1);
+  const std::string address = "127.0.0.1:" + std::to_string(port);
+  std::vector<pid_t> actors;
+  for (int a = 0; a < 2; ++a) {
+    std::vector<std::string> args = {"actor", "--learner", address, "--steps", "1500", "--seed",
+                                     std::to_string(1000 * a), "--name", "a" + std::to_string(a)};
+    args.insert(args.end(), common.begin(), common.end());
+    actors.push_back(Spawn(args, (fs::temp_directory_path() / ("hilserl_dist_actor_" + std::to_string(a) + ".log"))
+                                     .string()));
+  }
+  // Kill the learner after its second checkpoint, then resume it on the same port.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(240);
+  while (StateSteps(run) < 800 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  kill(learner, SIGKILL);
+  Wait(learner);
+  const int64_t saved = StateSteps(run);
+  ASSERT_GE(saved, 800) << Read(log1);
+  ASSERT_LT(saved, 3000);
+  const fs::path log2 = fs::temp_directory_path() / "hilserl_dist_learner_2.log";
+  std::vector<std::string> resume_args = {"learner", "--resume", "--run-dir", run.string(), "--steps", "3000",
+                                          "--listen", address, "--no-progress"};
+  const pid_t resumed = Spawn(resume_args, log2.string());
+  ASSERT_EQ(Wait(resumed), 0) << Read(log2);
+  for (int a = 0; a < 2; ++a) {
+    const std::string log = Read(fs::temp_directory_path() / ("hilserl_dist_actor_" + std::to_string(a) + ".log"));
+    EXPECT_EQ(Wait(actors[a]), 0) << log;
+    EXPECT_NE(log.find("1500 env steps"), std::string::npos) << log;
+    EXPECT_NE(log.find("everything delivered"), std::string::npos) << log;
+  }
+  // Nothing lost, nothing twice: the learner holds exactly the 2 x 1500 steps.
+  const auto meta = nlohmann::json::parse(Read(run / "checkpoints" / "final" / "meta.json"));
+  EXPECT_EQ(meta.at("env_steps").get<int64_t>(), 3000) << Read(log2);
+  EXPECT_NE(Read(log2).find("2 actors"), std::string::npos) << Read(log2);
+}
+
 }  // namespace
 }  // namespace hilserl

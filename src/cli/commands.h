@@ -12,5 +12,6 @@ void AddTrainCommand(CLI::App& app);
 void AddEvalCommand(CLI::App& app);
 void AddPretrainEncoderCommand(CLI::App& app);
 void AddClassifierCommands(CLI::App& app);
+void AddActorCommand(CLI::App& app);
 
 }  // namespace hilserl::cli

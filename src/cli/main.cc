@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   hilserl::cli::AddEvalCommand(app);
   hilserl::cli::AddPretrainEncoderCommand(app);
   hilserl::cli::AddClassifierCommands(app);
+  hilserl::cli::AddActorCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

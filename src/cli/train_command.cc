@@ -1,4 +1,6 @@
 // `hilserl train`: actor and learner threads in one process on a simulated task.
+#include <algorithm>
+#include <cstdlib>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -21,6 +23,9 @@ struct Flags {
   std::string operator_name = "none";
   bool progress = true;
   bool resume = false;
+  // hilserl learner: serve remote actors.
+  std::string listen;
+  std::string token, tls_cert, tls_key;
 };
 
 void Run(const Flags& f) {
@@ -35,6 +40,10 @@ void Run(const Flags& f) {
   TrainRequest req{f.resume ? ResumeConfig(f.run_dir, overrides) : TaskConfig::Load(f.task, overrides), f.demos,
                    f.run_dir, f.seed, f.progress, ""};
   req.resume = f.resume;
+  req.listen = f.listen;
+  req.token = f.token.empty() && std::getenv("HILSERL_TOKEN") ? std::getenv("HILSERL_TOKEN") : f.token;
+  req.tls_cert = f.tls_cert;
+  req.tls_key = f.tls_key;
   if (f.operator_name == "spacemouse" || f.operator_name == "gamepad" || f.operator_name == "keyboard") {
     req.teleop_device = f.operator_name;
   } else if (f.operator_name != "none" && f.operator_name != "scripted") {
@@ -53,6 +62,8 @@ void Run(const Flags& f) {
                                100 * h.intervention_rate);
     }
   }
+  std::cout << fmt::format("rate limiter: the learner waited {:.0f} s for new data ({:.0f}% of the run)\n",
+                           r.learner_wait_s, 100 * r.learner_wait_s / std::max(r.wall_time_s, 1e-9));
   std::cout << fmt::format("training success rate (last 20 episodes) {:.0f}%\n", 100 * r.recent_success);
   std::cout << fmt::format("interventions: {} steps in total; rate over the last 20 episodes {:.1f}%\n",
                            r.intervened_steps, 100 * r.recent_intervention_rate);
@@ -74,21 +85,36 @@ void Run(const Flags& f) {
 
 }  // namespace
 
-void AddTrainCommand(CLI::App& app) {
+// `train` (embedded actor) and `learner` (remote actors over gRPC) share their flags.
+void AddTrainLike(CLI::App& app, bool learner) {
   auto f = std::make_shared<Flags>();
-  CLI::App* cmd = app.add_subcommand(
-      "train",
-      "Train a policy with SAC/RLPD (+ grasp critic) on a simulated task, actor and learner in one process.\n"
-      "Example: hilserl train --task pick_cube --obs state --demos demos.h5 --steps 20000");
+  CLI::App* cmd = learner
+      ? app.add_subcommand("learner",
+                           "The learner alone: trains on what remote actors (hilserl actor) stream to it over gRPC.\n"
+                           "Example: hilserl learner --task pick_cube --obs state --demos demos.h5 --listen "
+                           "127.0.0.1:50051")
+      : app.add_subcommand(
+            "train",
+            "Train a policy with SAC/RLPD (+ grasp critic) on a simulated task, actor and learner in one process.\n"
+            "Example: hilserl train --task pick_cube --obs state --demos demos.h5 --steps 20000");
   cmd->add_option("--task", f->task, "Task name or YAML path")->capture_default_str();
   cmd->add_option("--obs", f->obs, "state or pixels (overrides the config)")->check(CLI::IsMember({"state", "pixels"}));
   cmd->add_option("--demos", f->demos, "HDF5 demonstrations for the demo buffer (from record-demos)");
-  cmd->add_option("--operator", f->operator_name,
-                  "Who supervises: none; scripted (the simulated operator corrects the policy; see "
-                  "teleop/scripted_operator.h and the task's 'operator' section); or a person with a "
-                  "spacemouse, gamepad or keyboard (teleop/device.h; the actor then runs in real time)")
-      ->check(CLI::IsMember({"none", "scripted", "spacemouse", "gamepad", "keyboard"}))
-      ->capture_default_str();
+  if (!learner) {
+    cmd->add_option("--operator", f->operator_name,
+                    "Who supervises: none; scripted (the simulated operator corrects the policy; see "
+                    "teleop/scripted_operator.h and the task's 'operator' section); or a person with a "
+                    "spacemouse, gamepad or keyboard (teleop/device.h; the actor then runs in real time)")
+        ->check(CLI::IsMember({"none", "scripted", "spacemouse", "gamepad", "keyboard"}))
+        ->capture_default_str();
+  } else {
+    f->listen = "127.0.0.1:50051";
+    cmd->add_option("--listen", f->listen, "host:port to serve actors on (beyond loopback needs --token)")
+        ->capture_default_str();
+    cmd->add_option("--token", f->token, "Shared secret actors must present (or the HILSERL_TOKEN variable)");
+    cmd->add_option("--tls-cert", f->tls_cert, "PEM certificate: serve TLS");
+    cmd->add_option("--tls-key", f->tls_key, "PEM private key of --tls-cert");
+  }
   cmd->add_option("--steps", f->steps, "Environment steps (overrides train.env_steps)");
   cmd->add_option("--run-dir", f->run_dir, "Where checkpoints and metrics go")->capture_default_str();
   cmd->add_option("--seed", f->seed, "Seed")->capture_default_str();
@@ -98,6 +124,11 @@ void AddTrainCommand(CLI::App& app) {
                 "Continue the run in --run-dir from its last checkpoint (weights, optimizers, both buffers, counters), "
                 "e.g. after the process was killed; --steps sets the new total");
   cmd->callback([f] { Run(*f); });
+}
+
+void AddTrainCommand(CLI::App& app) {
+  AddTrainLike(app, false);
+  AddTrainLike(app, true);
 }
 
 }  // namespace hilserl::cli

@@ -45,6 +45,12 @@ struct ActorClient::Impl {
   grpc::ClientContext* watch_ctx = nullptr;
   std::thread sender, watcher;
 
+  int64_t Unaccepted() const {  // sealed batches the learner has not accepted
+    int64_t n = 0;
+    for (const auto& s : outbox) n += s.seq > stats.accepted_seq ? 1 : 0;
+    return n;
+  }
+
   int64_t Unacknowledged() const {
     int64_t n = building.transitions_size();
     for (const auto& s : outbox) n += s.transitions;
@@ -165,6 +171,7 @@ struct ActorClient::Impl {
         std::lock_guard<std::mutex> l(mu);
         ++stats.batches_sent;
         stats.accepted_seq = std::max<uint64_t>(stats.accepted_seq, ack.accepted_seq());
+        cv.notify_all();
         stats.durable_seq = std::max<uint64_t>(stats.durable_seq, ack.durable_seq());
         Forget(stats.durable_seq);
         backoff = opt.backoff_min;
@@ -179,7 +186,12 @@ struct ActorClient::Impl {
         Fail(s, fmt::format("batch {}", seq).c_str());
         return;
       }
-      if (s.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED) {
+      if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+        // Back pressure or rate limiting: a short pause, not an escalating backoff.
+        Backoff(opt.backoff_min);
+        continue;
+      }
+      {
         // Vanished or restarted learner, or lost track of this actor: shake hands again
         // (the welcome says where to resume).
         std::lock_guard<std::mutex> l(mu);
@@ -311,7 +323,9 @@ void ActorClient::Add(Transition t) {
   // The observation is omitted when it continues the batch's previous transition.
   std::unique_lock<std::mutex> l(m.mu);
   m.cv.wait(l, [&] {
-    return !m.fatal.empty() || m.stop || m.Unacknowledged() < static_cast<int64_t>(m.opt.max_unacknowledged);
+    return !m.fatal.empty() || m.stop ||
+           (m.Unacknowledged() < static_cast<int64_t>(m.opt.max_unacknowledged) &&
+            m.Unaccepted() < static_cast<int64_t>(m.opt.max_unaccepted_batches));
   });
   if (!m.fatal.empty()) throw Unavailable(m.fatal);
   if (m.stop) throw Unavailable("the actor client is shutting down");

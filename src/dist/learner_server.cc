@@ -112,6 +112,10 @@ struct LearnerServer::Impl final : public proto::Learner::Service {
       if (pending.size() >= opt.max_pending_batches) {
         return {grpc::StatusCode::RESOURCE_EXHAUSTED, "the learner is behind; retry later"};
       }
+      if (opt.accepting && !opt.accepting()) {
+        ++stats.rate_limited;
+        return {grpc::StatusCode::RESOURCE_EXHAUSTED, "rate limited: the learner is catching up"};
+      }
     }
     ReceivedBatch received;
     try {

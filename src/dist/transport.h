@@ -32,6 +32,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -84,6 +85,9 @@ struct LearnerServerOptions {
   Identity identity;
   ReplayLayout layout;                   // every received transition is checked against it
   size_t max_pending_batches = 256;      // beyond this, senders get RESOURCE_EXHAUSTED
+  // Rate limiter: while this returns false (e.g. actors are too far ahead of the
+  // learner's updates), new batches get RESOURCE_EXHAUSTED and actors wait. Null = accept.
+  std::function<bool()> accepting;
   std::string name = "learner";
 };
 
@@ -123,6 +127,7 @@ class LearnerServer {
     int actors = 0;                 // actors that ever shook hands
     int actors_seen_recently = 0;   // ... and were heard from in the last 10 s
     int64_t batches = 0, transitions = 0, duplicates = 0, rejected = 0, bytes = 0;
+    int64_t rate_limited = 0;       // batches turned away by the rate limiter (resent later)
     int64_t weights_sent = 0, weight_bytes = 0;
   };
   Stats stats() const;
@@ -144,6 +149,8 @@ struct ActorClientOptions {
   std::chrono::milliseconds deadline{5000};
   std::chrono::milliseconds backoff_min{50}, backoff_max{2000};
   size_t max_unacknowledged = 20000;  // transitions not yet durable; Add() blocks beyond
+  size_t max_unaccepted_batches = 4;  // sealed batches not yet accepted; Add() blocks beyond
+                                      // (so a rate-limited learner paces its actors)
 };
 
 class ActorClient {

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <ATen/Parallel.h>
@@ -23,6 +24,7 @@
 #include "data/episode_dataset.h"
 #include "agents/reward_classifier.h"
 #include "data/replay_buffer.h"
+#include "dist/transport.h"
 #include "runtime/tensorboard.h"
 #include "teleop/human_operator.h"
 #include "teleop/scripted_operator.h"
@@ -190,6 +192,29 @@ std::unique_ptr<Env> WithRewardClassifier(const TaskConfig& config, std::unique_
   return w;
 }
 
+std::string NetworkSignature(const AgentSetup& setup, const nn::FrozenBackbone* backbone) {
+  const SacOptions& o = setup.options;
+  const nn::EncoderSpec& e = setup.encoder;
+  std::string sig = fmt::format("obs {} action {} hidden [{}] critics {}/{} grippers {}", setup.obs_dim,
+                                setup.action_dim, fmt::join(o.hidden, ","), o.critic_ensemble, o.critic_subsample,
+                                o.grippers);
+  if (e.enabled()) {
+    sig += fmt::format(" encoder {} cameras [{}] {}x{}x{} spatial {} bottleneck {} proprio {}", e.head,
+                       fmt::join(e.cameras, ","), e.channels, e.height, e.width, e.spatial_features, e.bottleneck,
+                       e.proprio_latent);
+  }
+  if (backbone && !backbone->is_pixel_stem()) {
+    uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a over the frozen weights
+    for (const auto& [name, t] : backbone->Weights()) {
+      const torch::Tensor c = t.contiguous();
+      const auto* p = static_cast<const unsigned char*>(c.data_ptr());
+      for (size_t i = 0; i < static_cast<size_t>(c.nbytes()); ++i) h = (h ^ p[i]) * 0x100000001b3ULL;
+    }
+    sig += fmt::format(" backbone {:016x}", h);
+  }
+  return sig;
+}
+
 std::unique_ptr<SacAgent> MakeAgent(const AgentSetup& setup) {
   return std::make_unique<SacAgent>(setup.obs_dim, setup.action_dim, setup.options, torch::kCPU, setup.encoder);
 }
@@ -344,6 +369,7 @@ struct ResumeState {
   uint64_t next_episode_id = 0;
   bool normalized = false;
   EpisodeLedger ledger;
+  std::map<uint64_t, uint64_t> actor_sequences;  // remote actors: last batch in the buffers
 };
 
 void WriteResumeCheckpoint(const fs::path& dir, SacAgent& agent, const TaskConfig& config,
@@ -353,9 +379,12 @@ void WriteResumeCheckpoint(const fs::path& dir, SacAgent& agent, const TaskConfi
     WriteCheckpointFiles(tmp, agent, config, state.env_steps, state.learner_steps, backbone);
     rl.Save((tmp / "replay_rl.bin").string());
     demo.Save((tmp / "replay_demo.bin").string());
-    const nlohmann::json j = {{"env_steps", state.env_steps}, {"learner_steps", state.learner_steps},
+    nlohmann::json j = {{"env_steps", state.env_steps}, {"learner_steps", state.learner_steps},
                               {"next_episode_id", state.next_episode_id}, {"normalized", state.normalized},
                               {"episodes", state.ledger.ToJson()}};
+    nlohmann::json seqs = nlohmann::json::object();
+    for (const auto& [id, seq] : state.actor_sequences) seqs[fmt::format("{:x}", id)] = seq;
+    j["actor_sequences"] = seqs;
     std::ofstream((tmp / "state.json").string()) << j.dump(2) << "\n";
   });
 }
@@ -372,6 +401,11 @@ ResumeState ReadResumeState(const fs::path& dir) {
     s.next_episode_id = j.at("next_episode_id").get<uint64_t>();
     s.normalized = j.at("normalized").get<bool>();
     s.ledger = EpisodeLedger::FromJson(j.at("episodes"));
+    if (j.contains("actor_sequences")) {
+      for (const auto& [id, seq] : j.at("actor_sequences").items()) {
+        s.actor_sequences[std::stoull(id, nullptr, 16)] = seq.get<uint64_t>();
+      }
+    }
     if (s.env_steps < 0 || s.learner_steps < 0) throw DataLoss("negative counters");
     return s;
   } catch (const nlohmann::json::exception& e) {
@@ -426,7 +460,30 @@ struct StepItem {
   bool terminated = false, truncated = false, intervened = false;
   bool success = false;  // on the last step of an episode
   float grasp_penalty = 0;
+  // Remote actors: the batch this step came in, and whether it is the batch's last step.
+  uint64_t actor_id = 0, batch_seq = 0;
+  bool batch_end = false;
 };
+
+// Weights as the transport carries them (float arrays), and back.
+dist::WeightsSnapshot ToSnapshot(const nn::TensorMap& weights, int64_t version) {
+  dist::WeightsSnapshot out{version, {}};
+  for (const auto& [name, t] : weights) {
+    const torch::Tensor c = t.detach().to(torch::kFloat).contiguous();
+    dist::NamedArray a{name, c.sizes().vec(), {}};
+    a.values.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+    out.arrays.push_back(std::move(a));
+  }
+  return out;
+}
+
+nn::TensorMap FromSnapshot(const dist::WeightsSnapshot& w) {
+  nn::TensorMap out;
+  for (const auto& a : w.arrays) {
+    out[a.name] = torch::from_blob(const_cast<float*>(a.values.data()), a.shape, torch::kFloat).clone();
+  }
+  return out;
+}
 
 struct EpisodeItem {
   double episode_return = 0;
@@ -461,6 +518,96 @@ struct Shared {
     learner_cv.notify_all();
   }
 };
+
+// The actor's side of one process or of `hilserl actor`: acts with the agent (frames
+// encoded once by the backbone), lets the operator correct, steps the env and hands every
+// step to `emit` (with the episode's statistics on its last step).
+struct ActorHooks {
+  std::function<bool()> before_step;                       // false = stop (may block, refresh weights)
+  std::function<bool(StepItem&&, EpisodeItem*)> emit;      // false = stop after this step
+  std::function<double()> recent_success;                  // for the operator
+};
+
+void ActorLoop(Env& env, SacAgent& agent, const ReplayLayout& layout, nn::FrozenBackbone* backbone, Operator* op,
+               uint64_t seed, uint64_t first_episode, bool realtime, const ActorHooks& hooks) {
+  uint64_t episode_id = first_episode;
+  auto next_tick = std::chrono::steady_clock::now();
+  // Frames are encoded once, here; the learner stores only the features.
+  auto encode = [&](Observation* o) {
+    if (!backbone) return;
+    backbone->Encode(o);
+    o->images.clear();
+  };
+  auto start_episode = [&] {
+    auto o = std::make_shared<Observation>(env.Reset(seed + episode_id));
+    encode(o.get());
+    if (op) op->StartEpisode(seed + episode_id, hooks.recent_success());
+    return o;
+  };
+  std::shared_ptr<Observation> obs = start_episode();
+  int step = 0;
+  EpisodeItem stats;
+  while (hooks.before_step()) {
+    const torch::Tensor a = agent.Act(Flatten(layout, *obs), false);
+    Action action(a.data_ptr<float>(), a.data_ptr<float>() + a.size(1));
+    bool intervened = false;
+    if (op) {
+      OperatorDecision d = op->Decide(env, action);
+      action = std::move(d.action);
+      intervened = d.intervened;
+    }
+    if (realtime) {
+      // A person needs the robot's pace: one step per control period.
+      next_tick += std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+          std::chrono::duration<double>(env.control_dt()));
+      std::this_thread::sleep_until(next_tick);
+    }
+    StepResult r = env.Step(action);
+    auto next = std::make_shared<Observation>(std::move(r.observation));
+    encode(next.get());
+    StepItem item;
+    item.episode_id = episode_id;
+    item.step = step;
+    item.obs = obs;
+    item.next_obs = next;
+    item.action = action;
+    item.reward = static_cast<float>(r.reward);
+    item.terminated = r.terminated;
+    item.truncated = r.truncated;
+    item.grasp_penalty = r.info.count("grasp_penalty") ? static_cast<float>(r.info.at("grasp_penalty")) : 0.f;
+    item.intervened = intervened;
+    stats.intervened += intervened ? 1 : 0;
+    stats.episode_return += r.reward;
+    stats.length = step + 1;
+    const bool ends = r.terminated || r.truncated;
+    if (ends) item.success = stats.success = r.info.count("success") && r.info.at("success") > 0.5;
+    if (!hooks.emit(std::move(item), ends ? &stats : nullptr)) break;
+    if (ends) {
+      ++episode_id;
+      step = 0;
+      stats = EpisodeItem();
+      obs = start_episode();
+    } else {
+      ++step;
+      obs = next;
+    }
+  }
+}
+
+// The operator a run uses: a person with a teleop device, the scripted operator
+// (train.interventions) or none.
+std::unique_ptr<Operator> MakeOperator(TaskConfig& config, const TrainOptions& opt, const std::string& device) {
+  if (!device.empty()) {
+    auto op = std::make_unique<HumanOperator>(OpenTeleopDevice(device));
+    spdlog::info("teleop device '{}' ready: move it to take over from the policy", device);
+    return op;
+  }
+  if (!opt.interventions) return nullptr;
+  ScriptedOperatorOptions oo;
+  ConfigNode node = config.Section("operator");
+  oo.Load(node);
+  return std::make_unique<ScriptedOperator>(MakeExpert(config), oo);
+}
 
 }  // namespace
 
@@ -563,21 +710,36 @@ TrainResult Train(TrainRequest req) {
   std::mutex tensorboard_mu;
   const double control_dt = env->control_dt();
 
-  std::unique_ptr<Operator> op;
   const bool realtime = !req.teleop_device.empty();
-  if (realtime) {
-    op = std::make_unique<HumanOperator>(OpenTeleopDevice(req.teleop_device));
-    spdlog::info("teleop device '{}' ready: move it to take over from the policy", req.teleop_device);
-  } else if (opt.interventions) {
-    ScriptedOperatorOptions oo;
-    ConfigNode node = req.config.Section("operator");
-    oo.Load(node);
-    op = std::make_unique<ScriptedOperator>(MakeExpert(req.config), oo);
-  }
+  // Remote actors bring their own operators.
+  std::unique_ptr<Operator> op = req.listen.empty() ? MakeOperator(req.config, opt, req.teleop_device) : nullptr;
 
   Shared shared;
   shared.env_steps = resumed.env_steps;
   shared.learner_steps = resumed.learner_steps;
+  std::unique_ptr<dist::LearnerServer> server;
+  if (!req.listen.empty()) {
+    dist::LearnerServerOptions so;
+    so.address = req.listen;
+    so.token = req.token;
+    so.tls_cert = req.tls_cert;
+    so.tls_key = req.tls_key;
+    so.layout = layout;
+    so.identity = {req.config.task, layout.Describe(), NetworkSignature(setup, backbone.get())};
+    // Remote actors may run this far ahead of the learner's updates before they are paced.
+    const int64_t remote_ahead = 256;
+    so.accepting = [&shared, &opt, remote_ahead] {
+      if (!shared.training_started) return true;
+      const double consumed = shared.learner_steps.load() / opt.learner_steps_per_env_step;
+      return shared.env_steps.load() - static_cast<int64_t>(consumed) < remote_ahead + opt.training_starts;
+    };
+    server = std::make_unique<dist::LearnerServer>(so);
+    if (req.resume) server->RestoreSequences(resumed.actor_sequences);
+    server->Publish(ToSnapshot(learner_agent.ActorWeights(), std::max<int64_t>(1, resumed.learner_steps)));
+    spdlog::info("learner listening on {} (port {}); start actors with: hilserl actor --task {} --learner "
+                 "127.0.0.1:{}", req.listen, server->port(), req.config.task, server->port());
+    if (req.on_listening) req.on_listening(server->port());
+  }
   std::atomic<double> recent_success{resumed.ledger.success_rate()};
   const auto start = std::chrono::steady_clock::now();
   auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
@@ -585,105 +747,113 @@ TrainResult Train(TrainRequest req) {
   // The actor may run this many env steps ahead of what the learner has consumed.
   const int64_t max_ahead = 20;
 
-  // ---- actor thread
-  std::thread actor([&] {
+  // ---- remote actors (distributed learner): received batches -> the learner's queue
+  auto receive = [&] {
     try {
-      int64_t version = 0;
-      uint64_t episode_id = resumed.next_episode_id;
-      auto next_tick = std::chrono::steady_clock::now();
-      // Frames are encoded once, here; the learner stores only the features.
-      auto encode = [&](Observation* o) {
-        if (!backbone) return;
-        backbone->Encode(o);
-        o->images.clear();
-      };
-      auto obs = std::make_shared<Observation>(env->Reset(req.seed + episode_id));
-      encode(obs.get());
-      if (op) op->StartEpisode(req.seed + episode_id, recent_success.load());
-      int step = 0;
-      EpisodeItem stats;
+      std::map<std::pair<uint64_t, uint64_t>, std::pair<uint64_t, EpisodeItem>> open;  // -> local id, stats
+      uint64_t next_local_id = resumed.next_episode_id;
       while (true) {
         {
-          std::unique_lock<std::mutex> l(shared.mu);
-          shared.learner_cv.wait(l, [&] {
-            if (shared.stop) return true;
-            if (!shared.training_started) return true;
-            const double consumed = shared.learner_steps.load() / ratio;
-            return shared.env_steps.load() - static_cast<int64_t>(consumed) < max_ahead + opt.training_starts;
-          });
-          if (shared.stop) break;
-          if (shared.weights_version != version) {
-            actor_agent.LoadWeights(shared.weights, "learner weights");
-            version = shared.weights_version;
+          std::lock_guard<std::mutex> l(shared.mu);
+          if (shared.stop || shared.actor_done) break;
+        }
+        std::vector<dist::ReceivedBatch> batches = server->Take(std::chrono::milliseconds(200));
+        if (batches.empty()) continue;
+        {
+          std::lock_guard<std::mutex> l(shared.mu);
+          for (auto& b : batches) {
+            for (size_t i = 0; i < b.transitions.size(); ++i) {
+              dist::Transition& t = b.transitions[i];
+              // Episode ids are per actor: give each (actor, episode) its own id here.
+              auto [it, fresh] = open.try_emplace({b.actor_id, t.episode_id});
+              if (fresh) it->second.first = next_local_id++;
+              EpisodeItem& e = it->second.second;
+              e.episode_return += t.reward;
+              e.length = t.step + 1;
+              e.intervened += t.intervened ? 1 : 0;
+              StepItem item;
+              item.episode_id = it->second.first;
+              item.step = t.step;
+              item.obs = std::move(t.obs);
+              item.next_obs = std::move(t.next_obs);
+              item.action = std::move(t.action);
+              item.reward = t.reward;
+              item.terminated = t.terminated;
+              item.truncated = t.truncated;
+              item.intervened = t.intervened;
+              item.success = t.success;
+              item.grasp_penalty = t.grasp_penalty;
+              item.actor_id = b.actor_id;
+              item.batch_seq = b.seq;
+              item.batch_end = i + 1 == b.transitions.size();
+              const int64_t done_steps = shared.env_steps.fetch_add(1) + 1;
+              shared.steps.push_back(std::move(item));
+              if (t.terminated || t.truncated) {
+                e.success = t.success;
+                e.env_step = done_steps;
+                shared.episodes.push_back(e);
+                open.erase(it);
+              }
+              if (done_steps >= opt.env_steps) shared.actor_done = true;
+            }
           }
         }
-        const torch::Tensor a = actor_agent.Act(Flatten(layout, *obs), false);
-        Action action(a.data_ptr<float>(), a.data_ptr<float>() + a.size(1));
-        bool intervened = false;
-        if (op) {
-          OperatorDecision d = op->Decide(*env, action);
-          action = std::move(d.action);
-          intervened = d.intervened;
+        shared.data_cv.notify_all();
+        shared.learner_cv.notify_all();
+      }
+    } catch (...) {
+      shared.Fail(std::current_exception());
+    }
+  };
+
+  // ---- actor thread (embedded)
+  auto act = [&] {
+    try {
+      int64_t version = 0;
+      ActorHooks hooks;
+      hooks.before_step = [&] {
+        std::unique_lock<std::mutex> l(shared.mu);
+        shared.learner_cv.wait(l, [&] {
+          if (shared.stop) return true;
+          if (!shared.training_started) return true;
+          const double consumed = shared.learner_steps.load() / ratio;
+          return shared.env_steps.load() - static_cast<int64_t>(consumed) < max_ahead + opt.training_starts;
+        });
+        if (shared.stop) return false;
+        if (shared.weights_version != version) {
+          actor_agent.LoadWeights(shared.weights, "learner weights");
+          version = shared.weights_version;
         }
-        if (realtime) {
-          // A person needs the robot's pace: one step per control period.
-          next_tick += std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-              std::chrono::duration<double>(control_dt));
-          std::this_thread::sleep_until(next_tick);
-        }
-        StepResult r = env->Step(action);
-        auto next = std::make_shared<Observation>(std::move(r.observation));
-        encode(next.get());
-        StepItem item;
-        item.episode_id = episode_id;
-        item.step = step;
-        item.obs = obs;
-        item.next_obs = next;
-        item.action = action;
-        item.reward = static_cast<float>(r.reward);
-        item.terminated = r.terminated;
-        item.truncated = r.truncated;
-        item.grasp_penalty = r.info.count("grasp_penalty") ? static_cast<float>(r.info.at("grasp_penalty")) : 0.f;
-        item.intervened = intervened;
-        stats.intervened += intervened ? 1 : 0;
-        stats.episode_return += r.reward;
-        stats.length = step + 1;
+        return true;
+      };
+      hooks.emit = [&](StepItem&& item, EpisodeItem* finished) {
         const int64_t done_steps = shared.env_steps.fetch_add(1) + 1;
         const bool last = done_steps >= opt.env_steps;
         {
           std::lock_guard<std::mutex> l(shared.mu);
           shared.steps.push_back(std::move(item));
-          if (r.terminated || r.truncated) {
-            stats.success = r.info.count("success") && r.info.at("success") > 0.5;
-            shared.steps.back().success = stats.success;
-            stats.env_step = done_steps;
-            shared.episodes.push_back(stats);
+          if (finished) {
+            finished->env_step = done_steps;
+            shared.episodes.push_back(*finished);
           }
           if (last) shared.actor_done = true;
         }
         shared.data_cv.notify_all();
-        if (last) break;
-        if (r.terminated || r.truncated) {
-          ++episode_id;
-          step = 0;
-          stats = EpisodeItem();
-          obs = std::make_shared<Observation>(env->Reset(req.seed + episode_id));
-          encode(obs.get());
-          if (op) op->StartEpisode(req.seed + episode_id, recent_success.load());
-        } else {
-          ++step;
-          obs = next;
-        }
-      }
+        return !last;
+      };
+      hooks.recent_success = [&] { return recent_success.load(); };
+      ActorLoop(*env, actor_agent, layout, backbone.get(), op.get(), req.seed, resumed.next_episode_id, realtime, hooks);
     } catch (...) {
       shared.Fail(std::current_exception());
     }
-  });
+  };
+  std::thread actor = server ? std::thread(receive) : std::thread(act);
 
   // ---- learner thread
   TrainResult result;
   // What the learner has inserted (acknowledged): the state a resume checkpoint saves.
   ResumeState live = resumed;
+  double rate_limiter_wait_s = 0;  // learner thread only
   std::thread learner([&] {
     try {
       Rng rng((req.seed ^ 0x1ea4e5ULL) + static_cast<uint64_t>(resumed.learner_steps));
@@ -693,7 +863,8 @@ TrainResult Train(TrainRequest req) {
       int64_t& inserted = live.env_steps;
       int64_t next_checkpoint =
           opt.checkpoint_every > 0 ? (inserted / opt.checkpoint_every + 1) * opt.checkpoint_every : INT64_MAX;
-      int episode_length = 0, episode_intervened = 0;  // of the episode being inserted
+      // Length and intervened steps of the episodes being inserted (several with remote actors).
+      std::map<uint64_t, std::pair<int, int>> open_episodes;
       auto last_log = std::chrono::steady_clock::now();
       int64_t last_log_steps = 0;
       UpdateInfo info;
@@ -704,11 +875,16 @@ TrainResult Train(TrainRequest req) {
         bool done = false;
         {
           std::unique_lock<std::mutex> l(shared.mu);
+          const auto wait_start = std::chrono::steady_clock::now();
           shared.data_cv.wait(l, [&] {
             if (shared.stop || !shared.steps.empty()) return true;
             if (rl_buffer.size() < opt.training_starts) return shared.actor_done;
             return shared.learner_steps.load() < target() || shared.actor_done;
           });
+          // Time the rate limiter held the learner back, waiting for new data.
+          if (shared.training_started) {
+            rate_limiter_wait_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_start).count();
+          }
           if (shared.stop) break;
           items.swap(shared.steps);
           done = shared.actor_done && items.empty();
@@ -719,13 +895,15 @@ TrainResult Train(TrainRequest req) {
           rl_buffer.Add(r);
           if (it.intervened) demo_buffer.Add(r);  // corrections are demonstrations too
           ++inserted;
-          ++episode_length;
-          episode_intervened += it.intervened ? 1 : 0;
-          live.next_episode_id = it.episode_id + 1;
+          auto& [length, intervened] = open_episodes[it.episode_id];
+          ++length;
+          intervened += it.intervened ? 1 : 0;
+          live.next_episode_id = std::max(live.next_episode_id, it.episode_id + 1);
           if (it.terminated || it.truncated) {
-            live.ledger.Add(it.success, episode_length, episode_intervened, inserted);
-            episode_length = episode_intervened = 0;
+            live.ledger.Add(it.success, length, intervened, inserted);
+            open_episodes.erase(it.episode_id);
           }
+          if (it.batch_end) live.actor_sequences[it.actor_id] = it.batch_seq;
         }
         if (rl_buffer.size() < opt.training_starts) {
           if (done) break;
@@ -765,6 +943,7 @@ TrainResult Train(TrainRequest req) {
             shared.weights = learner_agent.ActorWeights();
             for (auto& [k, v] : shared.weights) v = v.clone();
             ++shared.weights_version;
+            if (server) server->Publish(ToSnapshot(shared.weights, ls));
           }
           shared.learner_cv.notify_all();
           if (ls % 100 == 0) {
@@ -785,7 +964,7 @@ TrainResult Train(TrainRequest req) {
                      {"learner/q_demo", info.q_demo}, {"learner/q_online", info.q_online},
                      {"learner/actor_loss", info.actor_loss}, {"learner/temperature", info.temperature},
                      {"learner/entropy", info.entropy}, {"learner/grasp_loss", info.grasp_loss},
-                     {"learner/updates_per_s", ups}, {"buffer/rl_transitions", static_cast<double>(rl_buffer.size())},
+                     {"learner/updates_per_s", ups}, {"learner/rate_limiter_wait_s", rate_limiter_wait_s}, {"buffer/rl_transitions", static_cast<double>(rl_buffer.size())},
                      {"buffer/demo_transitions", static_cast<double>(demo_buffer.size())}}) {
               if (std::isfinite(v)) tensorboard.Scalar(tag, step, v);
             }
@@ -797,6 +976,7 @@ TrainResult Train(TrainRequest req) {
             live.learner_steps = ls;
             WriteResumeCheckpoint(fs::path(req.run_dir) / "checkpoints" / "resume", learner_agent, req.config,
                                   backbone.get(), rl_buffer, demo_buffer, live);
+            if (server) server->MarkDurable(live.actor_sequences);  // actors may forget these batches
             next_checkpoint += opt.checkpoint_every;
           }
           {
@@ -874,6 +1054,7 @@ TrainResult Train(TrainRequest req) {
   result.episodes = seen.episodes;
   result.history = seen.history;
   result.intervened_steps = seen.intervened_steps;
+  result.learner_wait_s = rate_limiter_wait_s;
   if (classifier) {
     result.classifier_reward = true;
     result.classifier_confusion = classifier->confusion();
@@ -886,6 +1067,13 @@ TrainResult Train(TrainRequest req) {
   live.learner_steps = result.learner_steps;
   WriteResumeCheckpoint(fs::path(req.run_dir) / "checkpoints" / "resume", learner_agent, req.config, backbone.get(),
                         rl_buffer, demo_buffer, live);
+  if (server) {
+    server->MarkDurable(live.actor_sequences);
+    const dist::LearnerServer::Stats st = server->stats();
+    spdlog::info("transport: {} actors, {} batches ({} transitions, {:.1f} MB), {} duplicates, {} refused, {} held "
+                 "back by the rate limiter; {} weight updates sent ({:.1f} MB)", st.actors, st.batches, st.transitions,
+                 st.bytes / 1e6, st.duplicates, st.rejected, st.rate_limited, st.weights_sent, st.weight_bytes / 1e6);
+  }
 
   if (opt.eval_episodes > 0) {
     RolloutOptions ro;
@@ -896,6 +1084,84 @@ TrainResult Train(TrainRequest req) {
     std::unique_ptr<Env> truth_env = classifier ? MakeEnv(req.config) : nullptr;
     result.eval = Evaluate(truth_env ? *truth_env : *env, learner_agent, ro, backbone.get());
   }
+  return result;
+}
+
+// ---------------------------------------------------------------- remote actor
+
+ActorResult RunActor(ActorRequest req) {
+  TrainOptions opt;
+  {
+    ConfigNode node = req.config.Section("train");
+    opt.Load(node);
+  }
+  nn::ConfigureCpuThreads(1);
+  torch::manual_seed(req.seed);
+  std::unique_ptr<Env> env = WithRewardClassifier(req.config, MakeEnv(req.config));
+  const AgentSetup setup = DescribeAgent(req.config, *env);
+  std::unique_ptr<nn::FrozenBackbone> backbone = MakeBackbone(setup);
+  SacAgent agent(setup.obs_dim, setup.action_dim, setup.options, torch::kCPU, setup.encoder);
+  std::unique_ptr<Operator> op = MakeOperator(req.config, opt, req.teleop_device);
+
+  dist::ActorClientOptions co;
+  co.address = req.learner;
+  co.token = req.token;
+  co.tls_root_cert = req.tls_root_cert;
+  co.name = req.name;
+  co.layout = setup.layout;
+  co.identity = {req.config.task, setup.layout.Describe(), NetworkSignature(setup, backbone.get())};
+  dist::ActorClient client(co);
+  spdlog::info("actor '{}' ({:x}) streaming to the learner at {}", req.name, client.actor_id(), req.learner);
+
+  const int64_t steps = req.env_steps > 0 ? req.env_steps : opt.env_steps;
+  ActorResult result;
+  std::optional<ProgressBar> bar;
+  if (req.progress) bar.emplace("actor", steps);
+  int successes = 0;
+  auto success_rate = [&] { return result.episodes ? static_cast<double>(successes) / result.episodes : 0.0; };
+  ActorHooks hooks;
+  hooks.before_step = [&] {
+    if (auto w = client.TakeWeights(result.weights_version)) {
+      agent.LoadWeights(FromSnapshot(*w), "learner weights");
+      result.weights_version = w->version;
+    }
+    return true;
+  };
+  hooks.emit = [&](StepItem&& item, EpisodeItem* finished) {
+    dist::Transition t;
+    t.episode_id = item.episode_id;
+    t.step = item.step;
+    t.obs = std::move(item.obs);
+    t.next_obs = std::move(item.next_obs);
+    t.action = std::move(item.action);
+    t.reward = item.reward;
+    t.terminated = item.terminated;
+    t.truncated = item.truncated;
+    t.grasp_penalty = item.grasp_penalty;
+    t.intervened = item.intervened;
+    t.success = item.success;
+    client.Add(std::move(t));  // throws the learner's refusal
+    ++result.env_steps;
+    if (finished) {
+      ++result.episodes;
+      successes += finished->success ? 1 : 0;
+    }
+    if (bar) {
+      const auto st = client.stats();
+      bar->Update(result.env_steps, fmt::format("ep {} success {:.2f} | weights v{} | {} | unacked {}",
+                                                result.episodes, success_rate(), result.weights_version,
+                                                st.connected ? "connected" : "connecting", st.unacknowledged));
+    }
+    return result.env_steps < steps;
+  };
+  hooks.recent_success = success_rate;
+  ActorLoop(*env, agent, setup.layout, backbone.get(), op.get(), req.seed, 0, !req.teleop_device.empty(), hooks);
+  result.delivered = client.WaitAccepted(std::chrono::seconds(30));
+  if (bar) bar->Finish();
+  const auto st = client.stats();
+  result.reconnects = st.reconnects;
+  result.retries = st.retries;
+  result.success_rate = success_rate();
   return result;
 }
 

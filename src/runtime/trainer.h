@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "agents/sac.h"
@@ -70,6 +71,7 @@ struct TrainResult {
   double wall_time_s = 0.0;
   double updates_per_s = 0.0;
   double env_steps_per_s = 0.0;
+  double learner_wait_s = 0.0;   // time the rate limiter held the learner waiting for data
   std::string checkpoint;        // path of the final checkpoint
   RolloutSummary eval;           // final evaluation (if eval_episodes > 0)
   std::vector<HistoryPoint> history;
@@ -94,6 +96,13 @@ struct TrainRequest {
   // checkpoint's (ResumeConfig) with train.env_steps the new total; `demos` is ignored
   // (the demo buffer, with every correction so far, is in the checkpoint).
   bool resume = false;
+  // Distributed learner (`hilserl learner`): serve remote actors over gRPC at this
+  // host:port instead of running an actor thread ("" = the embedded actor). Binding
+  // beyond loopback needs `token`; tls_cert/tls_key (PEM) turn on TLS.
+  std::string listen = "";
+  std::string token = "", tls_cert = "", tls_key = "";
+  // Called with the port once the learner listens (e.g. to print it); may be null.
+  std::function<void(int)> on_listening = nullptr;
 };
 
 // Checkpoints: run_dir/checkpoints/step_<N> every train.checkpoint_every env steps and
@@ -109,6 +118,36 @@ TrainResult Train(TrainRequest request);
 std::string ResumeCheckpointDir(const std::string& run_dir);
 // The task config saved in a run's resume checkpoint, with `overrides` applied.
 TaskConfig ResumeConfig(const std::string& run_dir, const std::vector<std::string>& overrides = {});
+
+struct AgentSetup;
+
+// What actor and learner must agree on besides task and layout: network shapes and a
+// fingerprint of the frozen backbone's weights (the handshake compares it).
+std::string NetworkSignature(const AgentSetup& setup, const nn::FrozenBackbone* backbone);
+
+// A remote actor (`hilserl actor`): runs the env and the policy, streams transitions to
+// the learner at `learner` and loads the weights it publishes. Ends after `env_steps`
+// steps (then waits up to 30 s for the learner to accept the rest) or when the learner
+// refuses it (mismatch, token).
+struct ActorRequest {
+  TaskConfig config;
+  std::string learner = "127.0.0.1:50051";
+  std::string token, tls_root_cert;
+  std::string name = "actor";
+  int64_t env_steps = 0;          // 0 = the config's train.env_steps
+  uint64_t seed = 0;
+  bool progress = true;
+  std::string teleop_device;      // as TrainRequest
+};
+struct ActorResult {
+  int64_t env_steps = 0;
+  int episodes = 0;
+  double success_rate = 0.0;      // over all episodes
+  int64_t weights_version = 0;    // last loaded
+  int64_t reconnects = 0, retries = 0;
+  bool delivered = false;         // everything accepted by the learner at the end
+};
+ActorResult RunActor(ActorRequest request);
 
 // Wraps `env` in a RewardClassifierWrapper when the config's reward_classifier.model names
 // a classifier directory (`hilserl train-classifier`); returns `env` unchanged otherwise.
