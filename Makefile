@@ -47,6 +47,8 @@ bench: build
 	    --benchmark_counters_tabular=true
 	./$(BUILD_DIR)/hilserl_learner_bench --benchmark_out=$(OUT)/bench_learner.json \
 	    --benchmark_out_format=json --benchmark_counters_tabular=true
+	./$(BUILD_DIR)/hilserl_transport_bench --benchmark_out=$(OUT)/bench_transport.json \
+	    --benchmark_out_format=json --benchmark_counters_tabular=true
 
 clean:
 	rm -rf $(BUILD_DIR)
