@@ -31,6 +31,21 @@ double MlpFlops(int64_t batch, int64_t in, const std::vector<int64_t>& hidden, i
   return 2.0 * macs * batch * members;
 }
 
+// Runs agent.Update on a random batch of `b` rows for every benchmark iteration; returns
+// the wall seconds.
+double TimeUpdates(benchmark::State& state, SacAgent& agent, int64_t obs_dim, int64_t action_dim, int64_t b,
+                   bool gaussian_obs = false) {
+  const auto obs = [&] { return gaussian_obs ? torch::randn({b, obs_dim}) : torch::rand({b, obs_dim}); };
+  TrainBatch batch{obs(), torch::rand({b, action_dim}) * 2 - 1, torch::rand({b}), torch::zeros({b}), obs(),
+                   torch::zeros({b})};
+  const auto t0 = std::chrono::steady_clock::now();
+  for (auto _ : state) {
+    const UpdateInfo info = agent.Update(batch, true);
+    benchmark::DoNotOptimize(info);
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 void BM_SacUpdate(benchmark::State& state) {
   const int64_t obs_dim = state.range(0);
   const int grippers = static_cast<int>(state.range(1));
@@ -42,14 +57,7 @@ void BM_SacUpdate(benchmark::State& state) {
   const int64_t action_dim = 3 + grippers;
   SacAgent agent(obs_dim, action_dim, o);
   const int64_t b = 256;
-  TrainBatch batch{torch::randn({b, obs_dim}), torch::rand({b, action_dim}) * 2 - 1, torch::rand({b}),
-                   torch::zeros({b}), torch::randn({b, obs_dim}), torch::zeros({b})};
-  const auto t0 = std::chrono::steady_clock::now();
-  for (auto _ : state) {
-    const UpdateInfo info = agent.Update(batch, true);
-    benchmark::DoNotOptimize(info);
-  }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double seconds = TimeUpdates(state, agent, obs_dim, action_dim, b, /*gaussian_obs=*/true);
   // FLOPs of one update, forward + backward (x3 for trained passes, x1 for no-grad passes):
   const std::vector<int64_t> h = o.hidden;
   const int64_t cont = action_dim - grippers;
@@ -94,14 +102,7 @@ void BM_SacUpdatePixelFeatures(benchmark::State& state) {
   const nn::EncoderSpec spec = PixelSpec(f);
   const int64_t obs_dim = spec.input_dim(), action_dim = 4, b = 256;
   SacAgent agent(obs_dim, action_dim, o, torch::kCPU, spec);
-  TrainBatch batch{torch::rand({b, obs_dim}), torch::rand({b, action_dim}) * 2 - 1, torch::rand({b}),
-                   torch::zeros({b}), torch::rand({b, obs_dim}), torch::zeros({b})};
-  const auto t0 = std::chrono::steady_clock::now();
-  for (auto _ : state) {
-    const UpdateInfo info = agent.Update(batch, true);
-    benchmark::DoNotOptimize(info);
-  }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double seconds = TimeUpdates(state, agent, obs_dim, action_dim, b);
   const int64_t z = spec.output_dim();
   const std::vector<int64_t> h = o.hidden;
   // Encoder per pass: spatial (C * HW * F) + bottleneck (C * F * 256) per camera, proprio.
@@ -143,14 +144,7 @@ void BM_SacUpdatePixelEndToEnd(benchmark::State& state) {
   spec.conv_channels = channels;
   const int64_t obs_dim = spec.input_dim(), action_dim = 4, b = 256;
   SacAgent agent(obs_dim, action_dim, o, torch::kCPU, spec);
-  TrainBatch batch{torch::rand({b, obs_dim}), torch::rand({b, action_dim}) * 2 - 1, torch::rand({b}),
-                   torch::zeros({b}), torch::rand({b, obs_dim}), torch::zeros({b})};
-  const auto t0 = std::chrono::steady_clock::now();
-  for (auto _ : state) {
-    const UpdateInfo info = agent.Update(batch, true);
-    benchmark::DoNotOptimize(info);
-  }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double seconds = TimeUpdates(state, agent, obs_dim, action_dim, b);
   const double conv = 2.0 * b * 2 * static_cast<double>(nn::ConvHead(size, channels, 256, 4)->macs_per_image());
   const int64_t z = spec.output_dim();
   const std::vector<int64_t> h = o.hidden;

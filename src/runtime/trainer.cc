@@ -451,16 +451,9 @@ namespace {
 
 // ---------------------------------------------------------------- actor -> learner queue
 
-struct StepItem {
-  uint64_t episode_id = 0;
-  int step = 0;
-  std::shared_ptr<const Observation> obs, next_obs;
-  Action action;
-  float reward = 0;
-  bool terminated = false, truncated = false, intervened = false;
-  bool success = false;  // on the last step of an episode
-  float grasp_penalty = 0;
-  // Remote actors: the batch this step came in, and whether it is the batch's last step.
+// One step on its way to the learner: a transport transition plus, for remote actors,
+// the batch it came in and whether it is the batch's last step.
+struct StepItem : dist::Transition {
   uint64_t actor_id = 0, batch_seq = 0;
   bool batch_end = false;
 };
@@ -771,25 +764,17 @@ TrainResult Train(TrainRequest req) {
               e.episode_return += t.reward;
               e.length = t.step + 1;
               e.intervened += t.intervened ? 1 : 0;
+              const bool ends = t.terminated || t.truncated;
+              e.success = t.success;
               StepItem item;
+              static_cast<dist::Transition&>(item) = std::move(t);
               item.episode_id = it->second.first;
-              item.step = t.step;
-              item.obs = std::move(t.obs);
-              item.next_obs = std::move(t.next_obs);
-              item.action = std::move(t.action);
-              item.reward = t.reward;
-              item.terminated = t.terminated;
-              item.truncated = t.truncated;
-              item.intervened = t.intervened;
-              item.success = t.success;
-              item.grasp_penalty = t.grasp_penalty;
               item.actor_id = b.actor_id;
               item.batch_seq = b.seq;
               item.batch_end = i + 1 == b.transitions.size();
               const int64_t done_steps = shared.env_steps.fetch_add(1) + 1;
               shared.steps.push_back(std::move(item));
-              if (t.terminated || t.truncated) {
-                e.success = t.success;
+              if (ends) {
                 e.env_step = done_steps;
                 shared.episodes.push_back(e);
                 open.erase(it);
@@ -1128,19 +1113,7 @@ ActorResult RunActor(ActorRequest req) {
     return true;
   };
   hooks.emit = [&](StepItem&& item, EpisodeItem* finished) {
-    dist::Transition t;
-    t.episode_id = item.episode_id;
-    t.step = item.step;
-    t.obs = std::move(item.obs);
-    t.next_obs = std::move(item.next_obs);
-    t.action = std::move(item.action);
-    t.reward = item.reward;
-    t.terminated = item.terminated;
-    t.truncated = item.truncated;
-    t.grasp_penalty = item.grasp_penalty;
-    t.intervened = item.intervened;
-    t.success = item.success;
-    client.Add(std::move(t));  // throws the learner's refusal
+    client.Add(std::move(static_cast<dist::Transition&>(item)));  // throws the learner's refusal
     ++result.env_steps;
     if (finished) {
       ++result.episodes;
