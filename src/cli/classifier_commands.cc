@@ -14,6 +14,7 @@
 #include "data/episode_dataset.h"
 #include "runtime/rollout.h"
 #include "teleop/human_operator.h"
+#include "teleop/viewer.h"
 #include "wrappers/make_env.h"
 
 namespace hilserl::cli {
@@ -81,13 +82,19 @@ void RecordLabels(const LabelFlags& f) {
     }
   } else {
     HumanOperator human(OpenTeleopDevice(f.operator_name));
+    std::unique_ptr<SimViewer> viewer = OpenViewerIfPossible(*env);
     std::cout << fmt::format("recording with the {}: drive the robot; hold the success button while the scene shows "
                              "success (episodes end at the time limit)\n", human.device().name());
     LabelOptions lo{[&](const StepResult&) { return human.last_command().success; }, 0};
     const Action hold(env->action_space().size(), 0.0f);
     for (int e = 0; e < f.episodes; ++e) {
       const Episode ep = RecordEpisode(
-          *env, [&](Env& en) { return human.Decide(en, hold).action; }, f.seed + static_cast<uint64_t>(e),
+          *env,
+          [&](Env& en) {
+            if (viewer) viewer->Show(en);
+            return human.Decide(en, hold).action;
+          },
+          f.seed + static_cast<uint64_t>(e),
           /*realtime=*/true, &lo);
       for (uint8_t l : ep.labels) positives += l;
       frames += static_cast<int>(ep.labels.size());

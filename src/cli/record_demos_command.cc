@@ -10,6 +10,7 @@
 #include "data/episode_dataset.h"
 #include "runtime/rollout.h"
 #include "teleop/human_operator.h"
+#include "teleop/viewer.h"
 #include "wrappers/make_env.h"
 
 namespace hilserl::cli {
@@ -36,17 +37,25 @@ void Run(const Flags& f) {
   // (the robot holds still while the device is idle).
   std::unique_ptr<ScriptedExpert> expert;
   std::unique_ptr<HumanOperator> human;
+  std::unique_ptr<SimViewer> viewer;  // what the person sees
   if (f.operator_name == "scripted") {
     expert = MakeExpert(config);
   } else {
     human = std::make_unique<HumanOperator>(OpenTeleopDevice(f.operator_name));
+    viewer = OpenViewerIfPossible(*env);
     std::cout << fmt::format("recording with the {}: drive each episode to success (episodes end on success "
                              "or at the time limit)\n", human->device().name());
   }
   auto record = [&](uint64_t seed) {
     if (expert) return RecordExpertEpisode(*env, *expert, seed);
     const Action hold(env->action_space().size(), 0.0f);
-    return RecordEpisode(*env, [&](Env& e) { return human->Decide(e, hold).action; }, seed, /*realtime=*/true);
+    return RecordEpisode(
+        *env,
+        [&](Env& e) {
+          if (viewer) viewer->Show(e);
+          return human->Decide(e, hold).action;
+        },
+        seed, /*realtime=*/true);
   };
   EpisodeWriter writer(f.out, DatasetInfo{env->name(), env->control_dt(), env->action_space().labels});
   const int max_attempts = f.max_attempts > 0 ? f.max_attempts : 3 * f.episodes + 10;

@@ -28,6 +28,7 @@
 #include "runtime/tensorboard.h"
 #include "teleop/human_operator.h"
 #include "teleop/scripted_operator.h"
+#include "teleop/viewer.h"
 
 namespace hilserl {
 namespace fs = std::filesystem;
@@ -706,6 +707,8 @@ TrainResult Train(TrainRequest req) {
   const bool realtime = !req.teleop_device.empty();
   // Remote actors bring their own operators.
   std::unique_ptr<Operator> op = req.listen.empty() ? MakeOperator(req.config, opt, req.teleop_device) : nullptr;
+  // A person teleoperating a simulated task needs to see it.
+  std::unique_ptr<SimViewer> viewer = realtime && req.listen.empty() ? OpenViewerIfPossible(*env) : nullptr;
 
   Shared shared;
   shared.env_steps = resumed.env_steps;
@@ -805,6 +808,7 @@ TrainResult Train(TrainRequest req) {
           return shared.env_steps.load() - static_cast<int64_t>(consumed) < max_ahead + opt.training_starts;
         });
         if (shared.stop) return false;
+        if (viewer) viewer->Show(*env);
         if (shared.weights_version != version) {
           actor_agent.LoadWeights(shared.weights, "learner weights");
           version = shared.weights_version;
@@ -1087,6 +1091,7 @@ ActorResult RunActor(ActorRequest req) {
   std::unique_ptr<nn::FrozenBackbone> backbone = MakeBackbone(setup);
   SacAgent agent(setup.obs_dim, setup.action_dim, setup.options, torch::kCPU, setup.encoder);
   std::unique_ptr<Operator> op = MakeOperator(req.config, opt, req.teleop_device);
+  std::unique_ptr<SimViewer> viewer = req.teleop_device.empty() ? nullptr : OpenViewerIfPossible(*env);
 
   dist::ActorClientOptions co;
   co.address = req.learner;
@@ -1106,6 +1111,7 @@ ActorResult RunActor(ActorRequest req) {
   auto success_rate = [&] { return result.episodes ? static_cast<double>(successes) / result.episodes : 0.0; };
   ActorHooks hooks;
   hooks.before_step = [&] {
+    if (viewer) viewer->Show(*env);
     if (auto w = client.TakeWeights(result.weights_version)) {
       agent.LoadWeights(FromSnapshot(*w), "learner weights");
       result.weights_version = w->version;

@@ -2,12 +2,14 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <thread>
 
 #include <gtest/gtest.h>
 
 #include "core/error.h"
 #include "teleop/human_operator.h"
+#include "teleop/viewer.h"
 #include "wrappers/make_env.h"
 
 namespace hilserl {
@@ -99,6 +101,26 @@ TEST(TeleopDeviceTest, MissingHardwareIsReportedClearly) {
     }
   }
   EXPECT_THROW(OpenTeleopDevice("joystick9000"), InvalidArgument);
+}
+
+}  // namespace
+}  // namespace hilserl
+
+namespace hilserl {
+namespace {
+
+TEST(SimViewerTest, ShowsTheCamerasOfASimulatedTaskHeadless) {
+  setenv("SDL_VIDEODRIVER", "dummy", 1);  // no display in tests: SDL's offscreen driver
+  TaskConfig config = TaskConfig::Load("pick_cube");
+  auto env = MakeEnv(config);
+  env->Reset(1);
+  SimViewer viewer({"front", "wrist"}, 64, 1);
+  viewer.Show(*env);
+  viewer.Show(*env);
+  EXPECT_EQ(viewer.frames_shown(), 2);
+  EXPECT_FALSE(viewer.closed());
+  EXPECT_THROW(viewer.ShowFrames({Image(64, 64)}), InvalidArgument);
+  EXPECT_THROW(SimViewer({}, 64, 1), InvalidArgument);
 }
 
 }  // namespace
