@@ -98,4 +98,38 @@ VectorSpace NormalizedLike(const VectorSpace& space) {
   return out;
 }
 
+bool IsGripperLabel(const std::string& label) {
+  static const std::string kSuffix = "_gripper";
+  return label == "gripper" ||
+         (label.size() > kSuffix.size() && label.compare(label.size() - kSuffix.size(), kSuffix.size(), kSuffix) == 0);
+}
+
+std::vector<int> GripperIndices(const VectorSpace& space) {
+  std::vector<int> out;
+  for (int i = 0; i < static_cast<int>(space.labels.size()); ++i) {
+    if (IsGripperLabel(space.labels[i])) out.push_back(i);
+  }
+  return out;
+}
+
+std::vector<int> ContinuousIndices(const VectorSpace& space) {
+  std::vector<int> out;
+  for (int i = 0; i < space.size(); ++i) {
+    if (i >= static_cast<int>(space.labels.size()) || !IsGripperLabel(space.labels[i])) out.push_back(i);
+  }
+  return out;
+}
+
+std::vector<std::string> ArmPrefixes(const VectorSpace& space, const std::string& label) {
+  std::vector<std::string> out;
+  for (const auto& l : space.labels) {
+    if (l == label) {
+      out.emplace_back();
+    } else if (l.size() > label.size() + 1 && l.compare(l.size() - label.size() - 1, label.size() + 1, "_" + label) == 0) {
+      out.push_back(l.substr(0, l.size() - label.size()));
+    }
+  }
+  return out;
+}
+
 }  // namespace hilserl

@@ -53,4 +53,15 @@ struct ObservationSpec {
 // A symmetric box [-1, 1]^n with the same labels as `space` (what policies output).
 VectorSpace NormalizedLike(const VectorSpace& space);
 
+// Action label conventions (envs/arm_env.h): an arm's components are "x" ... or, in a
+// scene with several arms, "<arm>_x" ...; grippers are "gripper" or "<arm>_gripper".
+bool IsGripperLabel(const std::string& label);
+// Indices of the gripper components of `space`, in order.
+std::vector<int> GripperIndices(const VectorSpace& space);
+// Indices of every non-gripper component.
+std::vector<int> ContinuousIndices(const VectorSpace& space);
+// The arm prefixes ("" or "<arm>_") for which `space` has the component prefix + `label`
+// (e.g. label "x": the arms with translation actions), in the order they appear.
+std::vector<std::string> ArmPrefixes(const VectorSpace& space, const std::string& label = "x");
+
 }  // namespace hilserl

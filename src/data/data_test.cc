@@ -129,6 +129,20 @@ TEST(ReplayBufferTest, CachedFeaturesAreStoredAsBfloat16AndSampledWithTheirNextF
   Rng rng3(3);
   b.SampleInto(0, 16, rng3, &batch);
   EXPECT_EQ(again.features, batch.features);
+  // Packed rows [proprio | features] hold the same values as the separate arrays.
+  SampleBatch packed;
+  packed.Resize(b.layout(), 16, /*pack_features=*/true);
+  EXPECT_EQ(packed.obs_width, 2 + 3);
+  EXPECT_TRUE(packed.features.empty());
+  Rng rng4(3);
+  b.SampleInto(0, 16, rng4, &packed);
+  for (int i = 0; i < 16; ++i) {
+    for (int k = 0; k < 2; ++k) EXPECT_EQ(packed.obs[5 * i + k], batch.obs[2 * i + k]);
+    for (int k = 0; k < 3; ++k) {
+      EXPECT_EQ(packed.obs[5 * i + 2 + k], batch.features[3 * i + k]);
+      EXPECT_EQ(packed.next_obs[5 * i + 2 + k], batch.next_features[3 * i + k]);
+    }
+  }
   // An observation without its features is refused, naming them.
   Observation bare = Obs(1, 0, false);
   StepRecord r;

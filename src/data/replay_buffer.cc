@@ -78,18 +78,19 @@ std::string ReplayLayout::Describe() const {
   return s + fmt::format("action[{}]", action_dim);
 }
 
-void SampleBatch::Resize(const ReplayLayout& layout, int n) {
+void SampleBatch::Resize(const ReplayLayout& layout, int n, bool pack_features) {
   size = n;
-  const size_t d = layout.proprio_dim();
-  obs.resize(n * d);
-  next_obs.resize(n * d);
+  packed = pack_features;
+  obs_width = layout.proprio_dim() + (packed ? layout.feature_dim() : 0);
+  obs.resize(static_cast<size_t>(n) * obs_width);
+  next_obs.resize(static_cast<size_t>(n) * obs_width);
   for (const auto& img : layout.images) {
     const size_t bytes = static_cast<size_t>(img.height) * img.width * img.channels;
     images[img.name].resize(n * bytes);
     next_images[img.name].resize(n * bytes);
   }
-  features.resize(static_cast<size_t>(n) * layout.feature_dim());
-  next_features.resize(static_cast<size_t>(n) * layout.feature_dim());
+  features.resize(packed ? 0 : static_cast<size_t>(n) * layout.feature_dim());
+  next_features.resize(packed ? 0 : static_cast<size_t>(n) * layout.feature_dim());
   actions.resize(static_cast<size_t>(n) * layout.action_dim);
   rewards.resize(n);
   terminated.resize(n);
@@ -226,7 +227,9 @@ void ReplayBuffer::Add(const StepRecord& r) {
 void ReplayBuffer::SampleInto(int offset, int count, Rng& rng, SampleBatch* b) const {
   HILSERL_CHECK(num_transitions_ > 0, "cannot sample from an empty replay buffer");
   HILSERL_CHECK(offset + count <= b->size, "sample batch too small");
+  HILSERL_CHECK(b->obs_width == proprio_dim_ + (b->packed ? feature_dim_ : 0), "sample batch sized for another layout");
   const int a = layout_.action_dim;
+  const size_t w = static_cast<size_t>(b->obs_width);
   for (int i = 0; i < count; ++i) {
     int64_t slot;
     do {
@@ -234,8 +237,8 @@ void ReplayBuffer::SampleInto(int offset, int count, Rng& rng, SampleBatch* b) c
     } while (!valid_[slot]);
     const int64_t next = (slot + 1) % capacity_;
     const int row = offset + i;
-    std::memcpy(&b->obs[row * proprio_dim_], &proprio_[slot * proprio_dim_], proprio_dim_ * sizeof(float));
-    std::memcpy(&b->next_obs[row * proprio_dim_], &proprio_[next * proprio_dim_], proprio_dim_ * sizeof(float));
+    std::memcpy(&b->obs[row * w], &proprio_[slot * proprio_dim_], proprio_dim_ * sizeof(float));
+    std::memcpy(&b->next_obs[row * w], &proprio_[next * proprio_dim_], proprio_dim_ * sizeof(float));
     for (size_t c = 0; c < layout_.images.size(); ++c) {
       const ImageSpace& spec = layout_.images[c];
       const size_t bytes = static_cast<size_t>(spec.height) * spec.width * spec.channels;
@@ -244,12 +247,12 @@ void ReplayBuffer::SampleInto(int offset, int count, Rng& rng, SampleBatch* b) c
     }
     const uint16_t* f = features_.data() + slot * feature_dim_;
     const uint16_t* nf = features_.data() + next * feature_dim_;
-    float* out = b->features.data() + static_cast<size_t>(row) * feature_dim_;
-    float* next_out = b->next_features.data() + static_cast<size_t>(row) * feature_dim_;
-    for (int k = 0; k < feature_dim_; ++k) {
-      out[k] = Bfloat16ToFloat(f[k]);
-      next_out[k] = Bfloat16ToFloat(nf[k]);
-    }
+    float* out = b->packed ? b->obs.data() + row * w + proprio_dim_
+                           : b->features.data() + static_cast<size_t>(row) * feature_dim_;
+    float* next_out = b->packed ? b->next_obs.data() + row * w + proprio_dim_
+                                : b->next_features.data() + static_cast<size_t>(row) * feature_dim_;
+    for (int k = 0; k < feature_dim_; ++k) out[k] = Bfloat16ToFloat(f[k]);
+    for (int k = 0; k < feature_dim_; ++k) next_out[k] = Bfloat16ToFloat(nf[k]);
     std::memcpy(&b->actions[row * a], &actions_[slot * a], a * sizeof(float));
     b->rewards[row] = rewards_[slot];
     b->terminated[row] = terminated_[slot];

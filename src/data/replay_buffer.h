@@ -68,11 +68,16 @@ struct StepRecord {
 // A sampled batch as flat arrays, B rows each (row-major).
 struct SampleBatch {
   int size = 0;
-  std::vector<float> obs;       // [B, proprio_dim]
-  std::vector<float> next_obs;  // [B, proprio_dim]
+  // Row width of obs / next_obs: proprio_dim, or proprio_dim + feature_dim when the batch
+  // packs the features into the observation rows (Resize with pack_features): then every
+  // row is [proprio | features], what an agent with an encoder reads, with no copy.
+  int obs_width = 0;
+  bool packed = false;
+  std::vector<float> obs;       // [B, obs_width]
+  std::vector<float> next_obs;  // [B, obs_width]
   std::map<std::string, std::vector<uint8_t>> images;       // camera -> [B, H, W, 3]
   std::map<std::string, std::vector<uint8_t>> next_images;  // camera -> [B, H, W, 3]
-  std::vector<float> features;       // [B, feature_dim] cached encoder features
+  std::vector<float> features;       // [B, feature_dim] cached encoder features (empty if packed)
   std::vector<float> next_features;  // [B, feature_dim]
   std::vector<float> actions;        // [B, action_dim]
   std::vector<float> rewards;        // [B]
@@ -81,7 +86,7 @@ struct SampleBatch {
   std::vector<float> intervened;     // [B]
 
   // Sizes every array for `n` rows of `layout`.
-  void Resize(const ReplayLayout& layout, int n);
+  void Resize(const ReplayLayout& layout, int n, bool pack_features = false);
 };
 
 class ReplayBuffer {

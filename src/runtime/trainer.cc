@@ -80,11 +80,10 @@ AgentSetup DescribeAgent(const TaskConfig& config, const Env& env) {
   AgentSetup s;
   const VectorSpace& actions = env.action_space();
   s.action_dim = actions.size();
-  // Gripper components ("gripper", "<arm>/gripper") must be the trailing ones: the grasp
+  // Gripper components ("gripper", "<arm>_gripper") must be the trailing ones: the grasp
   // critic chooses them, the policy the rest.
   auto is_gripper = [&](int i) {
-    const std::string& l = i < static_cast<int>(actions.labels.size()) ? actions.labels[i] : std::string();
-    return l == "gripper" || (l.size() > 8 && l.compare(l.size() - 8, 8, "/gripper") == 0);
+    return i < static_cast<int>(actions.labels.size()) && IsGripperLabel(actions.labels[i]);
   };
   int grippers = 0;
   while (grippers < actions.size() && is_gripper(actions.size() - 1 - grippers)) ++grippers;
@@ -847,7 +846,7 @@ TrainResult Train(TrainRequest req) {
     try {
       Rng rng((req.seed ^ 0x1ea4e5ULL) + static_cast<uint64_t>(resumed.learner_steps));
       SampleBatch batch;
-      batch.Resize(layout, opt.batch_size);
+      batch.Resize(layout, opt.batch_size, /*pack_features=*/true);
       const int demo_share = static_cast<int>(opt.batch_size * opt.demo_fraction);
       int64_t& inserted = live.env_steps;
       int64_t next_checkpoint =
@@ -910,15 +909,12 @@ TrainResult Train(TrainRequest req) {
           for (int k = 0; k < opt.critic_actor_ratio; ++k) {
             if (demo_rows > 0) demo_buffer.SampleInto(0, demo_rows, rng, &batch);
             rl_buffer.SampleInto(demo_rows, opt.batch_size - demo_rows, rng, &batch);
+            // The tensors view the batch's arrays (rows [proprio | features], no copy): the
+            // update finishes before the next SampleInto overwrites them.
             TrainBatch b;
-            const int64_t n = opt.batch_size, d = layout.proprio_dim(), ad = layout.action_dim;
-            const int64_t fd = layout.feature_dim();
-            b.obs = torch::from_blob(batch.obs.data(), {n, d}).clone();
-            b.next_obs = torch::from_blob(batch.next_obs.data(), {n, d}).clone();
-            if (fd > 0) {
-              b.obs = torch::cat({b.obs, torch::from_blob(batch.features.data(), {n, fd})}, 1);
-              b.next_obs = torch::cat({b.next_obs, torch::from_blob(batch.next_features.data(), {n, fd})}, 1);
-            }
+            const int64_t n = opt.batch_size, w = batch.obs_width, ad = layout.action_dim;
+            b.obs = torch::from_blob(batch.obs.data(), {n, w});
+            b.next_obs = torch::from_blob(batch.next_obs.data(), {n, w});
             b.actions = torch::from_blob(batch.actions.data(), {n, ad}).clone();
             b.rewards = torch::from_blob(batch.rewards.data(), {n}).clone();
             b.terminated = torch::from_blob(batch.terminated.data(), {n}).clone();
