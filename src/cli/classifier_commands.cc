@@ -50,11 +50,7 @@ void RecordLabels(const LabelFlags& f) {
   if (f.operator_name == "scripted") {
     auto expert = MakeExpert(config);
     Rng rng(f.seed ^ 0x1abe15ULL);
-    int gripper = -1;
-    const auto& labels = env->action_space().labels;
-    for (int i = 0; i < static_cast<int>(labels.size()); ++i) {
-      if (labels[i] == "gripper") gripper = i;
-    }
+    const std::vector<int> grippers = GripperIndices(env->action_space());
     LabelOptions lo{[](const StepResult& r) { return r.info.count("success") && r.info.at("success") > 0.5; },
                     f.hold_steps};
     for (int e = 0; e < f.episodes; ++e) {
@@ -65,10 +61,10 @@ void RecordLabels(const LabelFlags& f) {
       expert->Reset(seed);
       if (u < f.random_share) {
         act = [&](Env& en) { return random(en, Observation()); };
-      } else if (u < f.random_share + f.no_grasp_share && gripper >= 0) {
+      } else if (u < f.random_share + f.no_grasp_share && !grippers.empty()) {
         act = [&](Env& en) {
           Action a = ExpertActionFor(en, *expert);
-          a[gripper] = 1.0f;  // keep the gripper open: a near miss
+          for (int g : grippers) a[g] = 1.0f;  // keep the grippers open: a near miss
           return a;
         };
       } else {

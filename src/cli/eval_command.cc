@@ -20,26 +20,6 @@ struct Flags {
   RolloutOptions options;
 };
 
-// Prints the privileged state (short vectors only) and the action every `every` steps
-// of the first episode: the quickest way to see what a policy actually does.
-PolicyFn Traced(PolicyFn inner, int every) {
-  auto step = std::make_shared<int>(0);
-  return [inner, every, step](Env& env, const Observation& obs) {
-    const Action a = inner(env, obs);
-    if (*step % every == 0) {
-      std::string line = fmt::format("step {:3d}", *step);
-      for (const auto& [k, v] : env.privileged_state()) {
-        if (v.size() > 4 || k == "time" || k == "home_quat") continue;
-        line += fmt::format(" {} [{:.3f}]", k, fmt::join(v, ", "));
-      }
-      line += fmt::format(" action [{:.2f}]", fmt::join(a, ", "));
-      std::cout << line << "\n";
-    }
-    ++*step;
-    return a;
-  };
-}
-
 void Run(Flags f) {
   namespace fs = std::filesystem;
   std::string dir = f.checkpoint;
@@ -56,7 +36,7 @@ void Run(Flags f) {
     one.episodes = 1;
     one.progress = false;
     one.video_path.clear();
-    RunRollouts(*p.env, Traced(policy, f.trace_every), one);
+    RunRollouts(*p.env, TracedPolicy(policy, f.trace_every, std::cout), one);
   }
   const RolloutSummary s = Evaluate(*p.env, *p.agent, f.options, p.backbone.get());
   int successes = 0;

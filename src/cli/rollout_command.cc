@@ -22,6 +22,7 @@ struct RolloutFlags {
   std::string obs;
   std::vector<std::string> overrides;
   std::string json_path;
+  int trace_every = 0;
   RolloutOptions options;
 };
 
@@ -47,6 +48,7 @@ void Run(const RolloutFlags& f) {
   std::cout << fmt::format("task {} ({}), policy {}, {} episodes from seed {}\n", env->name(),
                            config.root.source(), f.policy, f.options.episodes, f.options.seed)
             << std::flush;  // before the progress bar on stderr
+  if (f.trace_every > 0) policy = TracedPolicy(policy, f.trace_every, std::cout);
   const RolloutSummary s = RunRollouts(*env, policy, f.options, on_reset);
 
   int successes = 0;
@@ -108,6 +110,7 @@ void AddRolloutCommand(CLI::App& app) {
   cmd->add_option("--cameras", flags->options.cameras, "Cameras to record (default: the observed ones)");
   cmd->add_option("--set", flags->overrides,
                   "Override a config value, e.g. --set env.cube_yaw_range=0.5 (repeatable)");
+  cmd->add_option("--trace", flags->trace_every, "Print privileged state and action every N steps");
   cmd->add_option("--json", flags->json_path, "Write a JSON report with per-episode results");
   cmd->add_flag("!--no-progress", flags->options.progress, "Do not draw a progress bar");
   cmd->callback([flags] { Run(*flags); });

@@ -7,13 +7,42 @@
 
 #include "core/error.h"
 #include "core/paths.h"
+#include "sim/ik.h"
 
 namespace hilserl {
+
+// ---- options ----
+
+void ArmOptions::Validate(const std::string& where) const {
+  if (safety_low.size() != 3 || safety_high.size() != 3) {
+    throw InvalidArgument(fmt::format("{}: 'safety_low' and 'safety_high' need 3 values (x, y, z in m)", where));
+  }
+  if (!home_joints.empty() && home_joints.size() != sim::Arm::kDof) {
+    throw InvalidArgument(fmt::format("{}: 'home_joints' needs {} values, got {}", where, sim::Arm::kDof,
+                                      home_joints.size()));
+  }
+  if (!(gripper_hold >= 0 && gripper_hold <= 1)) {
+    throw InvalidArgument(fmt::format("{}: 'gripper_hold' must be in [0, 1] (0 closed, 1 open)", where));
+  }
+  if (start_offset.size() != 3) throw InvalidArgument(fmt::format("{}: 'start_offset' needs 3 values (m)", where));
+}
+
+void ArmOptions::Load(ConfigNode& node) {
+  node.GetFixed("safety_low", 3, &safety_low);
+  node.GetFixed("safety_high", 3, &safety_high);
+  if (node.Has("home_joints")) node.GetFixed("home_joints", sim::Arm::kDof, &home_joints);
+  node.Get("gripper", &gripper);
+  node.Get("gripper_hold", &gripper_hold);
+  node.GetFixed("start_offset", 3, &start_offset);
+}
 
 void ArmEnvOptions::Validate() const {
   if (model.empty()) throw InvalidArgument("env: 'model' (path of the MJCF scene) is required");
   if (obs_mode != "state" && obs_mode != "pixels") {
     throw InvalidArgument(fmt::format("env: 'obs_mode' must be 'state' or 'pixels', got '{}'", obs_mode));
+  }
+  if (control != "pose" && control != "wrench") {
+    throw InvalidArgument(fmt::format("env: 'control' must be 'pose' or 'wrench', got '{}'", control));
   }
   if (image_size < 8 || image_size > 1024) {
     throw InvalidArgument(fmt::format("env: 'image_size' must be in [8, 1024], got {}", image_size));
@@ -25,12 +54,27 @@ void ArmEnvOptions::Validate() const {
   if (!(max_step_translation > 0) || !(max_step_rotation > 0)) {
     throw InvalidArgument("env: 'max_step_translation' and 'max_step_rotation' must be > 0");
   }
+  if (!(max_force > 0) || !(max_torque > 0)) throw InvalidArgument("env: 'max_force' and 'max_torque' must be > 0");
+  if (rotation_axes != "xyz" && rotation_axes != "z") {
+    throw InvalidArgument(fmt::format("env: 'rotation_axes' must be 'xyz' or 'z', got '{}'", rotation_axes));
+  }
   if (!(gripper_stroke_time >= 0)) throw InvalidArgument("env: 'gripper_stroke_time' must be >= 0 (s)");
-  if (!(start_xy_noise >= 0)) throw InvalidArgument("env: 'start_xy_noise' must be >= 0");
-  if (safety_low.size() != 3 || safety_high.size() != 3) {
-    throw InvalidArgument("env: 'safety_low' and 'safety_high' need 3 values (x, y, z in m)");
+  if (!(start_xy_noise >= 0) || !(start_yaw_noise >= 0)) {
+    throw InvalidArgument("env: 'start_xy_noise' and 'start_yaw_noise' must be >= 0");
   }
   controller.Validate();
+  if (arms.empty()) {
+    arm.Validate("env");
+  } else {
+    for (const auto& name : arms) {
+      if (name.empty() || name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789") != std::string::npos) {
+        throw InvalidArgument(fmt::format("env: arm name '{}' must be lower-case letters and digits", name));
+      }
+      auto it = arm_options.find(name);
+      if (it == arm_options.end()) throw InvalidArgument(fmt::format("env: no options for arm '{}'", name));
+      it->second.Validate("env." + name);
+    }
+  }
 }
 
 void ArmEnvOptions::Load(ConfigNode& node) {
@@ -40,73 +84,129 @@ void ArmEnvOptions::Load(ConfigNode& node) {
   node.Get("cameras", &cameras);
   node.Get("fast_render", &fast_render);
   node.Get("control_hz", &control_hz);
+  node.Get("control", &control);
   node.Get("max_step_translation", &max_step_translation);
   node.Get("enable_rotation", &enable_rotation);
+  node.Get("rotation_axes", &rotation_axes);
   node.Get("max_step_rotation", &max_step_rotation);
+  node.Get("max_force", &max_force);
+  node.Get("max_torque", &max_torque);
   node.Get("start_xy_noise", &start_xy_noise);
-  node.GetFixed("safety_low", 3, &safety_low);
-  node.GetFixed("safety_high", 3, &safety_high);
+  node.Get("start_yaw_noise", &start_yaw_noise);
   node.Get("safety_max_rotation", &safety_max_rotation);
+  node.Get("observe_wrench", &observe_wrench);
   node.Get("gripper_stroke_time", &gripper_stroke_time);
   ConfigNode ctrl = node.Child("controller");
   controller.Load(ctrl);
+  node.Get("arms", &arms);
+  if (arms.empty()) {
+    arm.Load(node);
+  } else {
+    for (const auto& name : arms) {
+      ArmOptions a = arm;
+      ConfigNode child = node.Child(name);
+      a.Load(child);
+      child.CheckNoUnknownKeys();
+      arm_options[name] = a;
+    }
+  }
   node.CheckNoUnknownKeys();
   Validate();
 }
+
+// ---- env ----
 
 ArmSimEnv::ArmSimEnv(const ArmEnvOptions& options) : options_(options) {
   options_.Validate();
   const int render = options_.pixels() ? options_.image_size : 0;
   model_ = sim::LoadModel(ResolvePath(options_.model), render, render);
   data_ = sim::MakeData(model_.get());
-  arm_ = std::make_unique<sim::Arm>(model_.get());
-  controller_ = std::make_unique<sim::ImpedanceController>(model_.get(), arm_.get(), options_.controller);
 
   const double dt = model_->opt.timestep;
   substeps_ = std::max(1, static_cast<int>(std::lround(1.0 / (options_.control_hz * dt))));
 
-  // Home pose: forward kinematics of the home joint configuration.
+  // Arms, their controllers and their home configurations.
+  const size_t n = std::max<size_t>(1, options_.arms.size());
+  arms_.resize(n);
   mj_resetData(model_.get(), data_.get());
-  sim::Arm::JointVector home;
-  for (int i = 0; i < sim::Arm::kDof; ++i) home[i] = options_.controller.home_joints[i];
-  arm_->SetJointPositions(data_.get(), home);
-  mj_forward(model_.get(), data_.get());
-  home_pose_ = arm_->TcpPose(data_.get());
-
-  safety_box_.low = Eigen::Vector3d(options_.safety_low[0], options_.safety_low[1], options_.safety_low[2]);
-  safety_box_.high = Eigen::Vector3d(options_.safety_high[0], options_.safety_high[1], options_.safety_high[2]);
-  safety_box_.nominal_orientation = home_pose_.rotation;
-  safety_box_.max_rotation = options_.safety_max_rotation;
-  safety_box_.Validate();
-
-  // Action space.
-  const float t = static_cast<float>(options_.max_step_translation);
-  const float r = static_cast<float>(options_.max_step_rotation);
-  action_space_.name = "action";
-  action_space_.labels = {"x", "y", "z"};
-  action_space_.low = {-t, -t, -t};
-  action_space_.high = {t, t, t};
-  if (options_.enable_rotation) {
-    rot_offset_ = 3;
-    for (const char* l : {"rx", "ry", "rz"}) {
-      action_space_.labels.emplace_back(l);
-      action_space_.low.push_back(-r);
-      action_space_.high.push_back(r);
+  for (size_t i = 0; i < n; ++i) {
+    ArmState& a = arms_[i];
+    const ArmOptions& ao = options_.arm_at(i);
+    a.prefix = options_.arms.empty() ? "" : options_.arms[i] + "_";
+    a.arm = std::make_unique<sim::Arm>(model_.get(), a.prefix);
+    sim::ImpedanceOptions c = options_.controller;
+    if (!ao.home_joints.empty()) c.home_joints = ao.home_joints;
+    a.controller = std::make_unique<sim::ImpedanceController>(model_.get(), a.arm.get(), c);
+    for (int j = 0; j < sim::Arm::kDof; ++j) a.home_joints[j] = c.home_joints[j];
+    a.arm->SetJointPositions(data_.get(), a.home_joints);
+    a.gripper_action = ao.gripper;
+    if (options_.observe_wrench) {
+      const int fs = mj_name2id(model_.get(), mjOBJ_SENSOR, (a.prefix + "ft_force").c_str());
+      const int ts = mj_name2id(model_.get(), mjOBJ_SENSOR, (a.prefix + "ft_torque").c_str());
+      if (fs < 0 || ts < 0) {
+        throw NotFound(fmt::format("env: observe_wrench needs the sensors '{0}ft_force' and '{0}ft_torque' in {1}",
+                                   a.prefix, options_.model));
+      }
+      a.force_sensor = model_->sensor_adr[fs];
+      a.torque_sensor = model_->sensor_adr[ts];
     }
   }
-  gripper_index_ = action_space_.size();
-  action_space_.labels.emplace_back("gripper");
-  action_space_.low.push_back(-1.0f);
-  action_space_.high.push_back(1.0f);
+  mj_forward(model_.get(), data_.get());
+  for (size_t i = 0; i < n; ++i) {
+    ArmState& a = arms_[i];
+    const ArmOptions& ao = options_.arm_at(i);
+    a.home_pose = a.arm->TcpPose(data_.get());
+    a.target = a.home_pose;
+    a.safety_box.low = Eigen::Vector3d(ao.safety_low[0], ao.safety_low[1], ao.safety_low[2]);
+    a.safety_box.high = Eigen::Vector3d(ao.safety_high[0], ao.safety_high[1], ao.safety_high[2]);
+    a.safety_box.nominal_orientation = a.home_pose.rotation;
+    a.safety_box.max_rotation = options_.safety_max_rotation;
+    a.safety_box.Validate();
+  }
+
+  // Action space: continuous components arm by arm, then the grippers.
+  if (options_.wrench()) {
+    continuous_per_arm_ = 6;
+  } else if (options_.enable_rotation) {
+    for (char c : options_.rotation_axes) rotation_axes_.push_back(c - 'x');
+    continuous_per_arm_ = 3 + static_cast<int>(rotation_axes_.size());
+  }
+  action_space_.name = "action";
+  auto add = [&](const std::string& label, double bound) {
+    action_space_.labels.push_back(label);
+    action_space_.low.push_back(static_cast<float>(-bound));
+    action_space_.high.push_back(static_cast<float>(bound));
+  };
+  for (ArmState& a : arms_) {
+    a.action_offset = action_space_.size();
+    if (options_.wrench()) {
+      for (const char* l : {"fx", "fy", "fz"}) add(a.prefix + l, options_.max_force);
+      for (const char* l : {"tx", "ty", "tz"}) add(a.prefix + l, options_.max_torque);
+    } else {
+      for (const char* l : {"x", "y", "z"}) add(a.prefix + l, options_.max_step_translation);
+      for (int axis : rotation_axes_) add(a.prefix + "r" + static_cast<char>('x' + axis), options_.max_step_rotation);
+    }
+  }
+  for (ArmState& a : arms_) {
+    if (!a.gripper_action) continue;
+    a.gripper_index = action_space_.size();
+    add(a.prefix + "gripper", 1.0);
+  }
   action_space_.Validate();
 
   // Observation spec.
   const float inf = 1e6f;
-  obs_spec_.proprio.push_back({"tcp_pose", {"x", "y", "z", "qw", "qx", "qy", "qz"},
-                               std::vector<float>(7, -inf), std::vector<float>(7, inf)});
-  obs_spec_.proprio.push_back({"tcp_vel", {"vx", "vy", "vz", "wx", "wy", "wz"},
-                               std::vector<float>(6, -inf), std::vector<float>(6, inf)});
-  obs_spec_.proprio.push_back({"gripper_pos", {"opening"}, {0.0f}, {1.0f}});
+  for (const ArmState& a : arms_) {
+    obs_spec_.proprio.push_back({a.prefix + "tcp_pose", {"x", "y", "z", "qw", "qx", "qy", "qz"},
+                                 std::vector<float>(7, -inf), std::vector<float>(7, inf)});
+    obs_spec_.proprio.push_back({a.prefix + "tcp_vel", {"vx", "vy", "vz", "wx", "wy", "wz"},
+                                 std::vector<float>(6, -inf), std::vector<float>(6, inf)});
+    obs_spec_.proprio.push_back({a.prefix + "gripper_pos", {"opening"}, {0.0f}, {1.0f}});
+    if (options_.observe_wrench) {
+      obs_spec_.proprio.push_back({a.prefix + "tcp_wrench", {"fx", "fy", "fz", "tx", "ty", "tz"},
+                                   std::vector<float>(6, -inf), std::vector<float>(6, inf)});
+    }
+  }
   for (const auto& cam : options_.cameras) camera_ids_.push_back(sim::CameraId(model_.get(), cam));
   if (options_.pixels()) {
     for (const auto& cam : options_.cameras) {
@@ -123,41 +223,89 @@ std::vector<std::string> ArmSimEnv::camera_names() const {
   return names;
 }
 
+void ArmSimEnv::SetGripperNow(int i, double opening) {
+  ArmState& a = arms_[i];
+  a.arm->SetGripperOpening(data_.get(), opening);
+  a.gripper_command = opening;
+  a.gripper_setpoint = opening;
+}
+
+void ArmSimEnv::Settle(double seconds) {
+  StepPhysics(std::max(1, static_cast<int>(seconds / model_->opt.timestep)));
+}
+
 Observation ArmSimEnv::Reset(uint64_t seed) {
   rng_.Seed(seed);
   mjModel* m = model_.get();
   mjData* d = data_.get();
   mj_resetData(m, d);
-  sim::Arm::JointVector home;
-  for (int i = 0; i < sim::Arm::kDof; ++i) home[i] = options_.controller.home_joints[i];
-  arm_->SetJointPositions(d, home);
-  arm_->SetGripperOpening(d, 1.0);
-  gripper_command_ = 1.0;
-  gripper_setpoint_ = 1.0;
+  for (size_t i = 0; i < arms_.size(); ++i) {
+    ArmState& a = arms_[i];
+    a.arm->SetJointPositions(d, a.home_joints);
+    SetGripperNow(static_cast<int>(i), a.gripper_action ? 1.0 : options_.arm_at(i).gripper_hold);
+    a.wrench.setZero();
+  }
   mj_forward(m, d);
   ResetTask(rng_);
   mj_forward(m, d);
 
-  // Start pose: home, optionally shifted in x/y; settle there for 0.3 s.
-  Pose start = home_pose_;
-  if (options_.start_xy_noise > 0) {
-    start.translation.x() += rng_.Uniform(-options_.start_xy_noise, options_.start_xy_noise);
-    start.translation.y() += rng_.Uniform(-options_.start_xy_noise, options_.start_xy_noise);
+  // Start poses: home + offset, optionally shifted in x/y and turned about z; settle there
+  // for 0.3 s.
+  for (size_t i = 0; i < arms_.size(); ++i) {
+    ArmState& a = arms_[i];
+    const ArmOptions& ao = options_.arm_at(i);
+    Pose start = a.home_pose;
+    start.translation += Eigen::Vector3d(ao.start_offset[0], ao.start_offset[1], ao.start_offset[2]);
+    if (options_.start_xy_noise > 0) {
+      start.translation.x() += rng_.Uniform(-options_.start_xy_noise, options_.start_xy_noise);
+      start.translation.y() += rng_.Uniform(-options_.start_xy_noise, options_.start_xy_noise);
+    }
+    if (options_.start_yaw_noise > 0) {
+      const double yaw = rng_.Uniform(-options_.start_yaw_noise, options_.start_yaw_noise);
+      start.rotation = (Eigen::Quaterniond(Eigen::AngleAxisd(yaw, Eigen::Vector3d::UnitZ())) * start.rotation).normalized();
+    }
+    a.target = start;
+    // Move there at once (a real arm drives to its reset pose before the episode).
+    const bool at_home = (start.translation - a.home_pose.translation).norm() < 1e-12 &&
+                         start.rotation.angularDistance(a.home_pose.rotation) < 1e-12;
+    if (!at_home) {
+      const sim::IkResult ik = sim::SolveIk(m, d, *a.arm, start, a.home_joints);
+      if (ik.position_error > 0.005 || ik.rotation_error > 0.02) {
+        throw InvalidArgument(fmt::format("{}: the start pose of arm '{}' is out of reach (IK error {:.1f} mm, "
+                                          "{:.3f} rad); check start_offset and the noise ranges",
+                                          name(), a.prefix, 1e3 * ik.position_error, ik.rotation_error));
+      }
+    }
   }
-  StepPhysics(start, static_cast<int>(0.3 / m->opt.timestep));
+  Settle(0.3);
+  AfterArmsSettled(rng_);
+  for (ArmState& a : arms_) {
+    if (a.force_sensor >= 0) a.wrench_tare = SensedWrench(a);
+  }
   return MakeObservation();
 }
 
-void ArmSimEnv::StepPhysics(const Pose& target, int n) {
+void ArmSimEnv::StepPhysics(int n) {
   mjModel* m = model_.get();
   mjData* d = data_.get();
-  target_ = safety_box_.Clip(target);
+  for (ArmState& a : arms_) a.target = a.safety_box.Clip(a.target);
   const double max_change = options_.gripper_stroke_time > 0 ? m->opt.timestep / options_.gripper_stroke_time : 1.0;
   for (int i = 0; i < n; ++i) {
-    gripper_setpoint_ += std::clamp(gripper_command_ - gripper_setpoint_, -max_change, max_change);
-    arm_->SetGripperTarget(d, gripper_setpoint_);
+    for (ArmState& a : arms_) {
+      a.gripper_setpoint += std::clamp(a.gripper_command - a.gripper_setpoint, -max_change, max_change);
+      a.arm->SetGripperTarget(d, a.gripper_setpoint);
+    }
     mj_step1(m, d);
-    controller_->Apply(m, d, target_);
+    for (ArmState& a : arms_) {
+      if (options_.wrench() && a.wrench.squaredNorm() > 0) {
+        // Drop the feedforward wrench once the tcp is outside the safety box: the
+        // impedance controller alone then pulls it back toward the held pose.
+        const bool inside = a.safety_box.Contains(a.arm->TcpPose(d), 1e-9);
+        a.controller->Apply(m, d, a.target, inside ? &a.wrench : nullptr);
+      } else {
+        a.controller->Apply(m, d, a.target);
+      }
+    }
     mj_step2(m, d);
   }
   // MuJoCo resets the state itself when accelerations blow up; never let that pass silently.
@@ -174,47 +322,86 @@ StepResult ArmSimEnv::Step(const Action& action) {
   action_space_.CheckFinite(action, name() + " step action");
   const Action a = action_space_.Clip(action);
 
-  // Target = measured pose + delta (base frame), as on the real robot.
-  const Pose measured = arm_->TcpPose(data_.get());
-  Pose target;
-  target.translation = measured.translation + Eigen::Vector3d(a[0], a[1], a[2]);
-  if (rot_offset_ >= 0) {
-    const Eigen::Vector3d w(a[rot_offset_], a[rot_offset_ + 1], a[rot_offset_ + 2]);
-    target.rotation = (ExpRotation(w) * measured.rotation).normalized();
-  } else {
-    target.rotation = home_pose_.rotation;
+  for (ArmState& arm : arms_) {
+    const Pose measured = arm.arm->TcpPose(data_.get());
+    const int o = arm.action_offset;
+    if (options_.wrench()) {
+      // Feedforward wrench, tcp frame -> world frame; the held pose stays where it is.
+      const Eigen::Vector3d f = measured.rotation * Eigen::Vector3d(a[o], a[o + 1], a[o + 2]);
+      const Eigen::Vector3d t = measured.rotation * Eigen::Vector3d(a[o + 3], a[o + 4], a[o + 5]);
+      arm.wrench << f, t;
+    } else {
+      // Target = measured pose + delta (world frame), as on the real robot.
+      Pose target;
+      target.translation = measured.translation + Eigen::Vector3d(a[o], a[o + 1], a[o + 2]);
+      if (rotation_axes_.empty()) {
+        target.rotation = arm.home_pose.rotation;
+      } else {
+        Eigen::Vector3d w = Eigen::Vector3d::Zero();
+        for (size_t k = 0; k < rotation_axes_.size(); ++k) w[rotation_axes_[k]] = a[o + 3 + static_cast<int>(k)];
+        target.rotation = (ExpRotation(w) * measured.rotation).normalized();
+        if (rotation_axes_.size() == 1) {
+          // Yaw only: keep the twist about world z of the change from home, drop any tilt.
+          const Eigen::Quaterniond rel = target.rotation * arm.home_pose.rotation.conjugate();
+          Eigen::Quaterniond twist(rel.w(), 0.0, 0.0, rel.z());
+          if (twist.norm() < 1e-9) twist = Eigen::Quaterniond::Identity();
+          target.rotation = (twist.normalized() * arm.home_pose.rotation).normalized();
+        }
+      }
+      arm.target = target;
+    }
+    if (arm.gripper_index >= 0) {
+      const float g = a[arm.gripper_index];
+      if (g <= -0.5f) arm.gripper_command = 0.0;
+      if (g >= 0.5f) arm.gripper_command = 1.0;
+    }
   }
-  const float g = a[gripper_index_];
-  if (g <= -0.5f) gripper_command_ = 0.0;
-  if (g >= 0.5f) gripper_command_ = 1.0;
 
-  StepPhysics(target, substeps_);
+  StepPhysics(substeps_);
 
   StepResult result;
   const Outcome outcome = Evaluate();
   result.reward = outcome.reward;
-  result.terminated = outcome.success;
+  result.terminated = outcome.success || outcome.failed;
   result.info["success"] = outcome.success ? 1.0 : 0.0;
+  if (outcome.failed && !outcome.success) result.info["failure"] = 1.0;
   result.observation = MakeObservation();
   return result;
+}
+
+Eigen::Matrix<double, 6, 1> ArmSimEnv::SensedWrench(const ArmState& a) const {
+  // MuJoCo's force/torque sensors report what the child subtree (hand, fingers, anything
+  // held) exerts... in the sensor site's frame, which has the tcp's orientation.
+  Eigen::Matrix<double, 6, 1> w;
+  const mjtNum* f = data_->sensordata + a.force_sensor;
+  const mjtNum* t = data_->sensordata + a.torque_sensor;
+  w << f[0], f[1], f[2], t[0], t[1], t[2];
+  return w;
 }
 
 Observation ArmSimEnv::MakeObservation() {
   Observation obs;
   const mjData* d = data_.get();
-  Pose tcp = arm_->TcpPose(d);
-  if (tcp.rotation.dot(home_pose_.rotation) < 0) tcp.rotation.coeffs() *= -1.0;
-  const Eigen::Quaterniond& q = tcp.rotation;
-  obs.proprio["tcp_pose"] = {static_cast<float>(tcp.translation.x()),
-                             static_cast<float>(tcp.translation.y()),
-                             static_cast<float>(tcp.translation.z()),
-                             static_cast<float>(q.w()),
-                             static_cast<float>(q.x()),
-                             static_cast<float>(q.y()),
-                             static_cast<float>(q.z())};
-  const auto v = arm_->TcpVelocity(model_.get(), d);
-  obs.proprio["tcp_vel"] = std::vector<float>(v.data(), v.data() + 6);
-  obs.proprio["gripper_pos"] = {static_cast<float>(arm_->GripperOpening(d))};
+  for (const ArmState& a : arms_) {
+    Pose tcp = a.arm->TcpPose(d);
+    if (tcp.rotation.dot(a.home_pose.rotation) < 0) tcp.rotation.coeffs() *= -1.0;
+    const Eigen::Quaterniond& q = tcp.rotation;
+    obs.proprio[a.prefix + "tcp_pose"] = {static_cast<float>(tcp.translation.x()),
+                                          static_cast<float>(tcp.translation.y()),
+                                          static_cast<float>(tcp.translation.z()),
+                                          static_cast<float>(q.w()),
+                                          static_cast<float>(q.x()),
+                                          static_cast<float>(q.y()),
+                                          static_cast<float>(q.z())};
+    const auto v = a.arm->TcpVelocity(model_.get(), d);
+    obs.proprio[a.prefix + "tcp_vel"] = std::vector<float>(v.data(), v.data() + 6);
+    obs.proprio[a.prefix + "gripper_pos"] = {static_cast<float>(a.arm->GripperOpening(d))};
+    if (a.force_sensor >= 0) {
+      const Eigen::Matrix<double, 6, 1> w = SensedWrench(a) - a.wrench_tare;
+      std::vector<float>& out = obs.proprio[a.prefix + "tcp_wrench"];
+      for (int k = 0; k < 6; ++k) out.push_back(static_cast<float>(w[k]));
+    }
+  }
   AddTaskObservation(&obs);
   if (options_.pixels()) {
     if (!obs_renderer_) {
@@ -251,16 +438,44 @@ Image ArmSimEnv::RenderCamera(const std::string& camera, int width, int height) 
 
 StateMap ArmSimEnv::privileged_state() const {
   StateMap s;
-  const Pose tcp = arm_->TcpPose(data_.get());
-  s["tcp_pos"] = {tcp.translation.x(), tcp.translation.y(), tcp.translation.z()};
-  s["tcp_quat"] = {tcp.rotation.w(), tcp.rotation.x(), tcp.rotation.y(), tcp.rotation.z()};
-  s["home_quat"] = {home_pose_.rotation.w(), home_pose_.rotation.x(), home_pose_.rotation.y(),
-                   home_pose_.rotation.z()};
-  s["gripper_opening"] = {arm_->GripperOpening(data_.get())};
-  s["gripper_command"] = {gripper_command_};
+  for (const ArmState& a : arms_) {
+    const Pose tcp = a.arm->TcpPose(data_.get());
+    const std::string& p = a.prefix;
+    s[p + "tcp_pos"] = {tcp.translation.x(), tcp.translation.y(), tcp.translation.z()};
+    s[p + "tcp_quat"] = {tcp.rotation.w(), tcp.rotation.x(), tcp.rotation.y(), tcp.rotation.z()};
+    const auto v = a.arm->TcpVelocity(model_.get(), data_.get());
+    s[p + "tcp_vel"] = std::vector<double>(v.data(), v.data() + 6);
+    s[p + "home_quat"] = {a.home_pose.rotation.w(), a.home_pose.rotation.x(), a.home_pose.rotation.y(),
+                          a.home_pose.rotation.z()};
+    s[p + "home_pos"] = {a.home_pose.translation.x(), a.home_pose.translation.y(), a.home_pose.translation.z()};
+    s[p + "gripper_opening"] = {a.arm->GripperOpening(data_.get())};
+    s[p + "gripper_command"] = {a.gripper_command};
+  }
   s["time"] = {data_->time};
   AddTaskState(&s);
   return s;
+}
+
+// ---- helpers for experts ----
+
+const std::vector<double>& StateValue(const StateMap& state, const std::string& key, const std::string& who) {
+  auto it = state.find(key);
+  if (it == state.end()) {
+    throw NotFound(fmt::format("{} needs privileged state '{}' (is this the simulated task it was written for?)",
+                               who, key));
+  }
+  return it->second;
+}
+
+Pose TcpPoseFromState(const StateMap& state, const std::string& prefix) {
+  const auto& p = StateValue(state, prefix + "tcp_pos", "expert");
+  const auto& q = StateValue(state, prefix + "tcp_quat", "expert");
+  return Pose(Eigen::Vector3d(p[0], p[1], p[2]), Eigen::Quaterniond(q[0], q[1], q[2], q[3]).normalized());
+}
+
+Eigen::Quaterniond HomeRotationFromState(const StateMap& state, const std::string& prefix) {
+  const auto& q = StateValue(state, prefix + "home_quat", "expert");
+  return Eigen::Quaterniond(q[0], q[1], q[2], q[3]).normalized();
 }
 
 }  // namespace hilserl

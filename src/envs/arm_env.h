@@ -1,20 +1,39 @@
-// ArmSimEnv: the shared half of every single-arm MuJoCo task.
+// ArmSimEnv: the shared half of every MuJoCo arm task, with one or several arms.
 //
-// It owns the model, the arm, the impedance controller, the safety box and the cameras,
-// and implements the action and proprio conventions; a task (pick_cube.cc, ...) adds its
-// objects' randomisation, reward and success.
+// It owns the model, the arms (each with its impedance controller, safety box, gripper and
+// start-pose randomisation) and the cameras, and implements the action and proprio
+// conventions; a task (pick_cube.cc, peg_insertion.cc, ...) adds its objects'
+// randomisation, reward and success.
 //
-// Action (base env space, physical units, world = robot base frame):
-//   [x, y, z]        tcp translation delta (m), |.| <= max_step_translation
-//   [rx, ry, rz]     (only if enable_rotation) rotation-vector delta (rad)
-//   [gripper]        <= -0.5 close, >= 0.5 open, otherwise keep the current command
-// Each step the target pose = measured tcp pose + delta (orientation held at the home
-// orientation when rotation is disabled), clipped to the safety box, then tracked for
-// control_dt by the impedance controller at the physics rate.
+// Arms. A single-arm scene has one unnamed arm (MJCF names joint1, tcp, ...). A scene with
+// several arms names them (`arms: [left, right]`): every MJCF name of arm "left" starts
+// with "left_" (assets/panda/panda_left.xml, written by scripts/prefix_arm.py), and so do
+// its action labels, proprio entries and privileged state keys ("left_x",
+// "left_tcp_pose", "left_tcp_pos"). Below, p = "" or "<arm>_".
+// All poses are in the scene's world frame (for a single arm: its base frame).
 //
-// Proprio: tcp_pose [x y z qw qx qy qz] (quaternion sign chosen in the hemisphere of the
-// home orientation so it is continuous), tcp_vel [vx vy vz wx wy wz] (world frame),
-// gripper_pos [opening 0 = closed .. 1 = open]. Images: named cameras, H x W x 3 uint8.
+// Action (base env space, physical units), arm by arm, then the grippers last:
+//   control "pose" (default):
+//     [p x, p y, p z]        tcp translation delta (m), |.| <= max_step_translation
+//     [p rx, p ry, p rz]     rotation-vector delta (rad) for the axes in rotation_axes
+//   control "wrench" (dynamic tasks, REFERENCE.md section 1):
+//     [p fx, p fy, p fz]     feedforward force on the tcp in the tcp frame (N), <= max_force
+//     [p tx, p ty, p tz]     feedforward torque in the tcp frame (N m), <= max_torque
+//   [p gripper]              for arms with a gripper action: <= -0.5 close, >= 0.5 open,
+//                            otherwise keep the current command
+// Pose control: each step the target = measured tcp pose + delta (orientation held at the
+// home orientation about the axes not in rotation_axes), clipped to the arm's safety box,
+// then tracked for control_dt by the impedance controller at the physics rate. Wrench
+// control: the impedance controller holds the arm's start pose (use soft gains) and the
+// feedforward wrench is added on top, every physics step of the control period; when the
+// tcp leaves the safety box the wrench is dropped and the controller pulls it back.
+//
+// Proprio per arm: p tcp_pose [x y z qw qx qy qz] (quaternion sign in the hemisphere of
+// the home orientation, so it is continuous), p tcp_vel [vx vy vz wx wy wz] (world
+// frame), p gripper_pos [opening 0 = closed .. 1 = open], and with observe_wrench
+// p tcp_wrench [fx fy fz tx ty tz]: the force/torque the hand feels from the world, in
+// the tcp frame, tared at the end of the reset (like a real F/T sensor).
+// Images: named cameras, H x W x 3 uint8.
 #pragma once
 
 #include <map>
@@ -33,6 +52,23 @@
 
 namespace hilserl {
 
+// Options of one arm. For a single-arm scene they are read from the env section itself;
+// with `arms: [a, b]`, from the sections env.a and env.b.
+struct ArmOptions {
+  std::vector<double> safety_low = {0.2, -0.3, 0.0};   // m, world frame
+  std::vector<double> safety_high = {0.6, 0.3, 0.5};
+  std::vector<double> home_joints;  // 7 values; empty = controller.home_joints
+  // false: no gripper action; the fingers hold `gripper_hold` (0 closed .. 1 open), e.g.
+  // for a part that starts pregrasped or a tool fixed to the hand.
+  bool gripper = true;
+  double gripper_hold = 1.0;
+  // Start pose relative to home (m, world frame), before the random offsets.
+  std::vector<double> start_offset = {0.0, 0.0, 0.0};
+
+  void Validate(const std::string& where) const;
+  void Load(ConfigNode& node);  // reads the keys above (not CheckNoUnknownKeys)
+};
+
 struct ArmEnvOptions {
   std::string model;                    // MJCF path (relative to the project root)
   std::string obs_mode = "state";       // "state" or "pixels"
@@ -42,20 +78,30 @@ struct ArmEnvOptions {
   // CPU rasteriser); videos from RenderCamera keep full quality.
   bool fast_render = true;
   double control_hz = 10.0;
-  double max_step_translation = 0.025;  // m per step
-  bool enable_rotation = false;
+  std::string control = "pose";         // "pose" or "wrench"
+  double max_step_translation = 0.025;  // m per step (pose control)
+  bool enable_rotation = false;         // rotation actions (pose control)
+  std::string rotation_axes = "xyz";    // with enable_rotation: which of rx, ry, rz exist
   double max_step_rotation = 0.1;       // rad per step
-  double start_xy_noise = 0.0;          // m, uniform start offset of the tcp in x and y
-  std::vector<double> safety_low = {0.2, -0.3, 0.0};
-  std::vector<double> safety_high = {0.6, 0.3, 0.5};
+  double max_force = 20.0;              // N (wrench control)
+  double max_torque = 2.0;              // N m (wrench control)
+  double start_xy_noise = 0.0;          // m, uniform start offset of each tcp in x and y
+  double start_yaw_noise = 0.0;         // rad, uniform start rotation of each tcp about z
   double safety_max_rotation = 0.5;     // rad about each axis from the home orientation
+  bool observe_wrench = false;          // proprio p tcp_wrench (needs the arm's F/T sensors)
   // Time (s) for a full open <-> close stroke of the gripper (0 = as fast as the finger
   // servos go). Real parallel grippers need ~0.5 s (the Franka hand ~0.6 s), which is what
   // makes closing at the wrong moment costly.
   double gripper_stroke_time = 0.5;
   sim::ImpedanceOptions controller;
+  std::vector<std::string> arms;        // names of the arms; empty = one unnamed arm
+  ArmOptions arm;                       // the single arm's options (arms empty)
+  std::map<std::string, ArmOptions> arm_options;  // per named arm
 
   bool pixels() const { return obs_mode == "pixels"; }
+  bool wrench() const { return control == "wrench"; }
+  // The options of arm i (0 .. max(1, arms.size()) - 1).
+  const ArmOptions& arm_at(size_t i) const { return arms.empty() ? arm : arm_options.at(arms[i]); }
   void Validate() const;
   // Reads the common keys (task options read theirs from the same node first).
   void Load(ConfigNode& node);
@@ -74,17 +120,21 @@ class ArmSimEnv : public Env {
   Image RenderCamera(const std::string& camera, int width, int height) override;
   StateMap privileged_state() const override;
 
-  // For tests and tools.
+  // For tests and tools. Arm i (0 = the only arm of a single-arm scene).
+  int num_arms() const { return static_cast<int>(arms_.size()); }
   const mjModel* model() const { return model_.get(); }
   mjData* data() { return data_.get(); }
   const mjData* data() const { return data_.get(); }
-  const sim::Arm& arm() const { return *arm_; }
-  const SafetyBox& safety_box() const { return safety_box_; }
-  const Pose& target() const { return target_; }
-  const Pose& home_pose() const { return home_pose_; }
+  const sim::Arm& arm(int i = 0) const { return *arms_[i].arm; }
+  const SafetyBox& safety_box(int i = 0) const { return arms_[i].safety_box; }
+  const Pose& target(int i = 0) const { return arms_[i].target; }
+  const Pose& home_pose(int i = 0) const { return arms_[i].home_pose; }
+  // "" or "<arm>_": the prefix of arm i's names and labels.
+  const std::string& arm_prefix(int i = 0) const { return arms_[i].prefix; }
   int physics_steps_per_control() const { return substeps_; }
-  // Advances physics by n steps tracking `target` (clipped to the safety box).
-  void StepPhysics(const Pose& target, int n);
+  // Advances physics by n steps tracking the arms' targets (clipped to their safety
+  // boxes); in wrench control each arm also applies its current feedforward wrench.
+  void StepPhysics(int n);
 
  protected:
   explicit ArmSimEnv(const ArmEnvOptions& options);
@@ -92,9 +142,15 @@ class ArmSimEnv : public Env {
   struct Outcome {
     double reward = 0.0;
     bool success = false;
+    // The episode cannot succeed any more (object dropped out of reach, ...): it
+    // terminates without success (info["failure"] = 1), so no time is spent on it.
+    bool failed = false;
   };
-  // Randomises the task's objects; the arm is already at its start pose.
+  // Randomises the task's objects; the arms are already at their home configuration.
   virtual void ResetTask(Rng& rng) = 0;
+  // Called after the arms have settled at their start poses (e.g. to place a part in a
+  // gripper and close it on the part). Default: nothing.
+  virtual void AfterArmsSettled(Rng& rng) { (void)rng; }
   // Adds task proprio entries (e.g. object pose in state mode) to the observation; a task
   // declares them in its constructor through mutable_observation_spec().
   virtual void AddTaskObservation(Observation* obs) const { (void)obs; }
@@ -104,23 +160,43 @@ class ArmSimEnv : public Env {
 
   const ArmEnvOptions& options() const { return options_; }
   ObservationSpec& mutable_observation_spec() { return obs_spec_; }
+  // Sets arm i's gripper command and finger servos at once (for resets).
+  void SetGripperNow(int i, double opening);
+  // Commands arm i's gripper (the fingers move at the stroke rate), e.g. to close on a
+  // part placed between them in AfterArmsSettled.
+  void CommandGripper(int i, double opening) { arms_[i].gripper_command = opening; }
+  // Lets physics run for `seconds` holding every arm's target.
+  void Settle(double seconds);
 
  private:
+  struct ArmState {
+    std::string prefix;
+    std::unique_ptr<sim::Arm> arm;
+    std::unique_ptr<sim::ImpedanceController> controller;
+    SafetyBox safety_box;
+    Pose home_pose;
+    Pose target;
+    sim::Arm::JointVector home_joints;
+    bool gripper_action = true;
+    double gripper_command = 1.0;   // opening fraction commanded (1 open, 0 closed)
+    double gripper_setpoint = 1.0;  // finger servo setpoint, moving toward the command
+    int action_offset = 0;          // first continuous action component of this arm
+    int gripper_index = -1;         // index of its gripper component, or -1
+    Eigen::Matrix<double, 6, 1> wrench = Eigen::Matrix<double, 6, 1>::Zero();  // world frame
+    int force_sensor = -1, torque_sensor = -1;  // sensor addresses in sensordata, or -1
+    Eigen::Matrix<double, 6, 1> wrench_tare = Eigen::Matrix<double, 6, 1>::Zero();
+  };
+
   Observation MakeObservation();
+  Eigen::Matrix<double, 6, 1> SensedWrench(const ArmState& a) const;  // untared, tcp frame
 
   ArmEnvOptions options_;
   sim::ModelPtr model_;
   sim::DataPtr data_;
-  std::unique_ptr<sim::Arm> arm_;
-  std::unique_ptr<sim::ImpedanceController> controller_;
-  SafetyBox safety_box_;
-  Pose home_pose_;
-  Pose target_;
-  double gripper_command_ = 1.0;   // opening fraction commanded (1 open, 0 closed)
-  double gripper_setpoint_ = 1.0;  // finger servo setpoint, moving toward the command
+  std::vector<ArmState> arms_;
+  std::vector<int> rotation_axes_;  // 0 = x, 1 = y, 2 = z (pose control with rotation)
+  int continuous_per_arm_ = 3;
   int substeps_ = 50;
-  int rot_offset_ = -1;    // index of rx in the action, or -1
-  int gripper_index_ = 3;  // index of the gripper in the action
   ObservationSpec obs_spec_;
   VectorSpace action_space_;
   std::vector<int> camera_ids_;
@@ -129,5 +205,12 @@ class ArmSimEnv : public Env {
   Rng rng_;
   int bad_qacc_warnings_ = 0;
 };
+
+// The privileged state of arm prefix p as a pose (keys p tcp_pos, p tcp_quat), and of its
+// home orientation (p home_quat); for experts. Throw NotFound naming a missing key.
+Pose TcpPoseFromState(const StateMap& state, const std::string& prefix = "");
+Eigen::Quaterniond HomeRotationFromState(const StateMap& state, const std::string& prefix = "");
+// A key of the privileged state; throws NotFound naming `who` and the key.
+const std::vector<double>& StateValue(const StateMap& state, const std::string& key, const std::string& who);
 
 }  // namespace hilserl

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include <Eigen/Core>
 
@@ -26,9 +27,17 @@ class ScriptedExpert {
 Action ExpertActionFor(const Env& env, ScriptedExpert& expert);
 
 // Fills an action of `space` by component labels: x/y/z from `translation` (m),
-// rx/ry/rz from `rotation` (rad, if the space has them), gripper from `gripper`.
+// rx/ry/rz from `rotation` (rad, each if the space has it), gripper from `gripper`.
 // Components are clipped to the space's bounds.
 Action MakeArmAction(const VectorSpace& space, const Eigen::Vector3d& translation,
                      const Eigen::Vector3d& rotation, float gripper);
+
+// The same for the arm with label prefix `prefix` ("" or "<arm>_") of a multi-arm space,
+// writing into `action` (sized for `space`; other arms' components untouched, not clipped).
+void SetArmAction(const VectorSpace& space, const std::string& prefix, const Eigen::Vector3d& translation,
+                  const Eigen::Vector3d& rotation, float gripper, Action* action);
+// Wrench control: fx/fy/fz from `force` (N), tx/ty/tz from `torque` (N m), tcp frame.
+void SetWrenchAction(const VectorSpace& space, const std::string& prefix, const Eigen::Vector3d& force,
+                     const Eigen::Vector3d& torque, Action* action);
 
 }  // namespace hilserl

@@ -33,7 +33,7 @@ struct PickCubeOptions {
     // The box of REFERENCE.md starts at x = 0.2, but a vertical gripper cannot reach table
     // height closer than ~0.28 m from the base: the arm gets stuck there, and such stuck
     // states attracted the learning policy (seen in training runs). Keep the box reachable.
-    arm.safety_low = {0.28, -0.3, 0.0};
+    arm.arm.safety_low = {0.28, -0.3, 0.0};
   }
   void Validate() const;
   void Load(ConfigNode& node);

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "envs/pendulum.h"
 #include "envs/pick_cube.h"
+#include "envs/tasks.h"
 
 namespace hilserl {
 namespace {
@@ -20,6 +21,11 @@ struct TaskEntry {
 const std::vector<TaskEntry>& Tasks() {
   static const std::vector<TaskEntry> tasks = {
       {"pick_cube", MakePickCube, MakePickCubeExpert},
+      {"peg_insertion", MakePegInsertion, MakePegInsertionExpert},
+      {"usb_grasp_insert", MakeUsbGraspInsert, MakeUsbGraspInsertExpert},
+      {"handover", MakeHandover, MakeHandoverExpert},
+      {"dashboard", MakeDashboard, MakeDashboardExpert},
+      {"pan_flip", MakePanFlip, MakePanFlipExpert},
       {"pendulum", MakePendulum, MakePendulumExpert},
   };
   return tasks;

@@ -1,11 +1,14 @@
 #include "runtime/rollout.h"
 
 #include <chrono>
+#include <memory>
+#include <ostream>
 #include <filesystem>
 #include <optional>
 #include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "core/progress.h"
 #include "core/rng.h"
@@ -16,6 +19,24 @@ namespace hilserl {
 PolicyFn ExpertPolicy(ScriptedExpert* expert) {
   return [expert](Env& env, const Observation&) {
     return ExpertActionFor(env, *expert);
+  };
+}
+
+PolicyFn TracedPolicy(PolicyFn inner, int every, std::ostream& out) {
+  auto step = std::make_shared<int>(0);
+  return [inner, every, step, &out](Env& env, const Observation& obs) {
+    const Action a = inner(env, obs);
+    if (*step % every == 0) {
+      std::string line = fmt::format("step {:3d}", *step);
+      for (const auto& [k, v] : env.privileged_state()) {
+        if (v.size() > 4 || k == "time" || k.find("home_") != std::string::npos) continue;
+        line += fmt::format(" {} [{:.3f}]", k, fmt::join(v, ", "));
+      }
+      line += fmt::format(" action [{:.2f}]", fmt::join(a, ", "));
+      out << line << "\n";
+    }
+    ++*step;
+    return a;
   };
 }
 

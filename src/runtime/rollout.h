@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <iosfwd>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,9 @@ using PolicyFn = std::function<Action(Env& env, const Observation& obs)>;
 PolicyFn ExpertPolicy(ScriptedExpert* expert);
 // Uniform random actions in the env's action space.
 PolicyFn RandomPolicy(uint64_t seed);
+// Wraps `inner`: every `every` steps prints the privileged state (short vectors only) and
+// the action to `out`: the quickest way to see what a policy or an expert actually does.
+PolicyFn TracedPolicy(PolicyFn inner, int every, std::ostream& out);
 
 // Runs one episode of the scripted expert through the (wrapped) env and records it in
 // the env's action space (what a learner trains on); every step is marked intervened,

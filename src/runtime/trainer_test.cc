@@ -83,6 +83,35 @@ TEST(TrainerTest, PickCubeWithDemosWritesALoadableCheckpoint) {
   EXPECT_THROW(LoadCheckpoint(r.checkpoint), DataLoss);
 }
 
+// Every task of the suite trains end to end with the scripted operator (a smoke run:
+// a few hundred steps with small networks), and its checkpoint evaluates.
+class TaskTrainingTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(TaskTrainingTest, TrainsWithTheScriptedOperatorAndItsCheckpointEvaluates) {
+  const std::string task = GetParam();
+  const std::string dir = TempDir("suite_" + task);
+  fs::create_directories(dir);
+  const std::string demos = dir + "/demos.h5";
+  RecordDemos(task, demos, 2, {});
+  TrainRequest req{TaskConfig::Load(task, {"train.env_steps=160", "train.training_starts=60", "train.batch_size=32",
+                                           "agent.hidden=[32, 32]", "train.eval_episodes=0",
+                                           "train.checkpoint_every=0", "train.interventions=true"}),
+                   demos, dir, 3, false, ""};
+  const TrainResult r = Train(req);
+  EXPECT_EQ(r.env_steps, 160);
+  EXPECT_GT(r.learner_steps, 0);
+  EXPECT_GT(r.intervened_steps, 0) << "the scripted operator never took over";
+  LoadedPolicy p = LoadCheckpoint(r.checkpoint);
+  EXPECT_EQ(p.env->name(), task);
+  RolloutOptions ro;
+  ro.episodes = 1;
+  ro.progress = false;
+  EXPECT_EQ(Evaluate(*p.env, *p.agent, ro).episodes.size(), 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Suite, TaskTrainingTest,
+                         ::testing::Values("peg_insertion", "usb_grasp_insert", "handover", "dashboard", "pan_flip"));
+
 TEST(TrainerTest, DemosOfAnotherTaskAreRefused) {
   const std::string dir = TempDir("mismatch_run");
   fs::create_directories(dir);

@@ -54,7 +54,8 @@ ImpedanceController::ImpedanceController(const mjModel* model, const Arm* arm,
   mass_full_.resize(static_cast<size_t>(model->nv) * model->nv);
 }
 
-void ImpedanceController::Apply(const mjModel* m, mjData* d, const Pose& target) {
+void ImpedanceController::Apply(const mjModel* m, mjData* d, const Pose& target,
+                                const Eigen::Matrix<double, 6, 1>* feedforward) {
   const int nv = m->nv;
   const auto& dofs = arm_->dof_adr();
 
@@ -100,6 +101,8 @@ void ImpedanceController::Apply(const mjModel* m, mjData* d, const Pose& target)
       options_.kp_nullspace * (home_ - q) - options_.damping_nullspace * qd;
   const Eigen::Matrix<double, 6, Arm::kDof> jbar_t = lambda * minv_jt.transpose();
   tau += tau_null - jac_.transpose() * (jbar_t * tau_null);
+
+  if (feedforward != nullptr) tau += jac_.transpose() * (*feedforward);
 
   if (options_.gravity_compensation) {
     for (int i = 0; i < Arm::kDof; ++i) tau[i] += d->qfrc_bias[dofs[i]];

@@ -44,8 +44,11 @@ class ImpedanceController {
   ImpedanceController(const mjModel* model, const Arm* arm, const ImpedanceOptions& options);
 
   // Writes torques for `target` into d->ctrl. Kinematics, mass matrix and bias forces in
-  // `d` must be current (call after mj_step1 or mj_forward).
-  void Apply(const mjModel* m, mjData* d, const Pose& target);
+  // `d` must be current (call after mj_step1 or mj_forward). `feedforward` (optional):
+  // a wrench [force (N); torque (N m)] on the tcp in the world frame, added as J^T w
+  // (wrench control of dynamic tasks); torques are clipped after adding it.
+  void Apply(const mjModel* m, mjData* d, const Pose& target,
+             const Eigen::Matrix<double, 6, 1>* feedforward = nullptr);
 
   const ImpedanceOptions& options() const { return options_; }
   // The clipped error of the last Apply ([translation; rotation]).

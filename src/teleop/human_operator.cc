@@ -14,12 +14,19 @@ void HumanOperator::StartEpisode(uint64_t, double) {}
 
 Action HumanOperator::CommandToAction(const VectorSpace& space, const TeleopCommand& c) {
   Action a(space.size(), 0.0f);
-  static const char* kAxes[6] = {"x", "y", "z", "rx", "ry", "rz"};
+  // The device drives the first arm: its twist (pose control) or wrench (wrench control)
+  // components and its gripper.
+  std::vector<std::string> arms = ArmPrefixes(space, "x");
+  const bool wrench = arms.empty();
+  if (wrench) arms = ArmPrefixes(space, "fx");
+  const std::string p = arms.empty() ? "" : arms.front();
+  static const char* kTwist[6] = {"x", "y", "z", "rx", "ry", "rz"};
+  static const char* kWrench[6] = {"fx", "fy", "fz", "tx", "ty", "tz"};
   for (int k = 0; k < 6; ++k) {
-    const int i = space.IndexOf(kAxes[k]);
+    const int i = space.IndexOf(p + (wrench ? kWrench[k] : kTwist[k]));
     if (i >= 0) a[i] = static_cast<float>(c.twist[k] * (c.twist[k] >= 0 ? space.high[i] : -space.low[i]));
   }
-  const int g = space.IndexOf("gripper");
+  const int g = space.IndexOf(p + "gripper");
   if (g >= 0) a[g] = static_cast<float>(c.gripper);
   return space.Clip(a);
 }

@@ -50,21 +50,24 @@ void ScriptedOperator::StartEpisode(uint64_t seed, double recent_success_rate) {
 
 OperatorDecision ScriptedOperator::Decide(Env& env, const Action& policy_action) {
   const VectorSpace& space = env.action_space();
+  if (space.labels != labels_) {
+    labels_ = space.labels;
+    continuous_ = ContinuousIndices(space);
+    grippers_ = GripperIndices(space);
+  }
   Action expert = ExpertActionFor(env, *expert_);
 
-  // How far apart are the two? Translation direction and gripper command.
+  // How far apart are the two? Direction of the continuous components (translation and
+  // rotation, or wrench) and the gripper commands.
   double dot = 0, np = 0, ne = 0;
-  for (const char* l : {"x", "y", "z"}) {
-    const int i = space.IndexOf(l);
-    if (i < 0) continue;
+  for (int i : continuous_) {
     dot += policy_action[i] * expert[i];
     np += policy_action[i] * policy_action[i];
     ne += expert[i] * expert[i];
   }
   // A near-zero expert action (e.g. waiting for the gripper) carries no direction.
   bool disagree = ne > 1e-4 && (np < 1e-8 || dot / std::sqrt(np * ne) < options_.disagreement_threshold);
-  const int g = space.IndexOf("gripper");
-  if (g >= 0) {
+  for (int g : grippers_) {
     const float pg = policy_action[g], eg = expert[g];
     disagree |= (eg <= -0.5f && pg >= 0.5f) || (eg >= 0.5f && pg <= -0.5f);
   }
@@ -79,10 +82,7 @@ OperatorDecision ScriptedOperator::Decide(Env& env, const Action& policy_action)
   --remaining_;
   disagree_streak_ = 0;
   if (options_.noise > 0) {
-    for (const char* l : {"x", "y", "z"}) {
-      const int i = space.IndexOf(l);
-      if (i >= 0) expert[i] = static_cast<float>(expert[i] + options_.noise * rng_.Normal());
-    }
+    for (int i : continuous_) expert[i] = static_cast<float>(expert[i] + options_.noise * rng_.Normal());
     expert = space.Clip(expert);
   }
   return {expert, true};

@@ -5,7 +5,8 @@
 // step in often early on and rarely once the policy succeeds (REFERENCE.md section 1). This
 // class plays that role with the task's scripted expert:
 //  - every step it compares the policy's action with what the expert would do (cosine
-//    similarity of the translation components, and the gripper command);
+//    similarity of the continuous components - translation and rotation, or wrench - and
+//    the gripper commands);
 //  - after `patience` consecutive steps of disagreement (similarity below
 //    `disagreement_threshold`, or opposite gripper commands) it takes over with probability
 //    `takeover_probability * (1 - recent_success_rate)`;
@@ -19,6 +20,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "core/config.h"
 #include "core/rng.h"
@@ -34,7 +37,7 @@ struct ScriptedOperatorOptions {
   int takeover_steps = 6;
   double takeover_probability = 1.0;
   int max_takeovers_per_episode = 4;
-  double noise = 0.05;  // std of noise added to the expert's normalised translation
+  double noise = 0.05;  // std of noise added to the expert's normalised continuous components
 
   void Validate() const;
   void Load(ConfigNode& node);
@@ -61,6 +64,8 @@ class ScriptedOperator final : public Operator {
   int disagree_streak_ = 0;
   int remaining_ = 0;  // steps left in the current takeover
   int takeovers_ = 0;
+  std::vector<std::string> labels_;  // action labels the indices below were computed for
+  std::vector<int> continuous_, grippers_;
 };
 
 }  // namespace hilserl

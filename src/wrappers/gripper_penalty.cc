@@ -6,26 +6,28 @@ namespace hilserl {
 
 GripperPenalty::GripperPenalty(std::unique_ptr<Env> inner, double penalty)
     : Wrapper(std::move(inner)), penalty_(penalty) {
-  gripper_ = action_space().IndexOf("gripper");
-  if (gripper_ < 0) throw InvalidArgument("gripper_penalty: the action space has no 'gripper' component");
+  grippers_ = GripperIndices(action_space());
+  if (grippers_.empty()) throw InvalidArgument("gripper_penalty: the action space has no 'gripper' component");
+  closed_.assign(grippers_.size(), false);
 }
 
 Observation GripperPenalty::Reset(uint64_t seed) {
-  closed_ = false;  // every episode starts with the gripper open
+  closed_.assign(grippers_.size(), false);  // every episode starts with the grippers open
   return Wrapper::Reset(seed);
 }
 
 StepResult GripperPenalty::Step(const Action& action) {
   action_space().CheckFinite(action, "gripper_penalty input");
-  const float g = action[gripper_];
-  bool changed = false;
-  if (g <= -0.5f && !closed_) changed = closed_ = true;
-  if (g >= 0.5f && closed_) {
-    changed = true;
-    closed_ = false;
+  int changes = 0;
+  for (size_t k = 0; k < grippers_.size(); ++k) {
+    const float g = action[grippers_[k]];
+    if ((g <= -0.5f && !closed_[k]) || (g >= 0.5f && closed_[k])) {
+      closed_[k] = !closed_[k];
+      ++changes;
+    }
   }
   StepResult r = Wrapper::Step(action);
-  r.info["grasp_penalty"] = changed ? penalty_ : 0.0;
+  r.info["grasp_penalty"] = penalty_ * changes;
   return r;
 }
 

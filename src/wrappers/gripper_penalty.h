@@ -1,9 +1,11 @@
-// GripperPenalty: reports info["grasp_penalty"] = penalty (e.g. -0.02) on every step whose
-// gripper command changes the gripper state (close while open, open while closed), and 0
-// otherwise. The grasp critic trains on reward + grasp_penalty, which discourages
+// GripperPenalty: reports info["grasp_penalty"] = penalty (e.g. -0.02) for every gripper
+// whose command changes its state on a step (close while open, open while closed; summed
+// over the grippers of a multi-arm env), and 0 otherwise. The grasp critic trains on reward + grasp_penalty, which discourages
 // chattering (REFERENCE.md section 2). The reward itself is not changed.
 // Command convention (as the envs): gripper <= -0.5 closes, >= 0.5 opens.
 #pragma once
+
+#include <vector>
 
 #include "wrappers/wrapper.h"
 
@@ -17,8 +19,8 @@ class GripperPenalty final : public Wrapper {
 
  private:
   double penalty_;
-  int gripper_ = -1;
-  bool closed_ = false;
+  std::vector<int> grippers_;
+  std::vector<bool> closed_;
 };
 
 }  // namespace hilserl

@@ -1,0 +1,210 @@
+// The task suite (issue 5): every task builds from its shipped config, its scripted
+// expert solves it, and the multi-arm, yaw-only and wrench conventions of ArmSimEnv hold.
+#include <cmath>
+#include <memory>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "core/config.h"
+#include "core/error.h"
+#include "core/paths.h"
+#include "envs/arm_env.h"
+#include "envs/registry.h"
+
+namespace hilserl {
+namespace {
+
+struct Task {
+  std::unique_ptr<Env> env;
+  std::unique_ptr<ScriptedExpert> expert;
+};
+
+// The base env and expert of configs/tasks/<name>.yaml (no wrappers: physical units).
+Task Load(const std::string& name, const std::vector<std::string>& env_overrides = {}) {
+  ConfigNode root = ConfigNode::FromFile(ProjectRoot() + "/configs/tasks/" + name + ".yaml");
+  for (const auto& o : env_overrides) root.SetFromAssignment("env." + o);
+  ConfigNode env = root.Child("env");
+  ConfigNode expert = root.Child("expert");
+  return {MakeBaseEnv(name, env), MakeScriptedExpert(name, expert)};
+}
+
+// Runs the expert for an episode of at most `limit` steps; returns the steps to success or -1.
+int RunExpert(Task& t, uint64_t seed, int limit) {
+  t.env->Reset(seed);
+  t.expert->Reset(seed);
+  for (int step = 1; step <= limit; ++step) {
+    const StepResult r = t.env->Step(t.expert->Act(t.env->privileged_state(), t.env->action_space()));
+    if (r.terminated) return r.info.count("success") && r.info.at("success") > 0.5 ? step : -1;
+  }
+  return -1;
+}
+
+class TaskSuiteTest : public ::testing::TestWithParam<std::pair<const char*, int>> {};
+
+TEST_P(TaskSuiteTest, ShippedConfigBuildsAndTheScriptedExpertSolvesIt) {
+  const auto [name, limit] = GetParam();
+  Task t = Load(name);
+  EXPECT_EQ(t.env->name(), name);
+  const Observation obs = t.env->Reset(0);
+  EXPECT_NO_THROW(t.env->observation_spec().CheckMatches(obs));
+  for (uint64_t seed : {11u, 12u, 13u}) {
+    EXPECT_GT(RunExpert(t, seed, limit), 0) << name << " seed " << seed;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Tasks, TaskSuiteTest,
+                         ::testing::Values(std::make_pair("peg_insertion", 100), std::make_pair("usb_grasp_insert", 120),
+                                           std::make_pair("handover", 200), std::make_pair("dashboard", 150),
+                                           std::make_pair("pan_flip", 40)),
+                         [](const auto& p) { return std::string(p.param.first); });
+
+TEST(TaskSuiteTest, TwoArmTasksLabelEachArmAndPutTheGrippersLast) {
+  Task t = Load("handover");
+  EXPECT_EQ(t.env->action_space().labels,
+            (std::vector<std::string>{"left_x", "left_y", "left_z", "right_x", "right_y", "right_z", "left_gripper",
+                                      "right_gripper"}));
+  const ObservationSpec& s = t.env->observation_spec();
+  for (const char* p : {"left_", "right_"}) {
+    for (const char* k : {"tcp_pose", "tcp_vel", "gripper_pos"}) {
+      EXPECT_NE(s.FindProprio(std::string(p) + k), nullptr) << p << k;
+    }
+  }
+  // The arms move independently: only the left arm is commanded.
+  auto* env = dynamic_cast<ArmSimEnv*>(t.env.get());
+  ASSERT_NE(env, nullptr);
+  env->Reset(0);
+  const Eigen::Vector3d left0 = env->arm(0).TcpPose(env->data()).translation;
+  const Eigen::Vector3d right0 = env->arm(1).TcpPose(env->data()).translation;
+  for (int i = 0; i < 5; ++i) env->Step({0.02f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f});
+  EXPECT_GT(env->arm(0).TcpPose(env->data()).translation.x() - left0.x(), 0.06);
+  EXPECT_LT((env->arm(1).TcpPose(env->data()).translation - right0).norm(), 0.005);
+  // Each arm keeps to its own safety box.
+  for (int i = 0; i < 30; ++i) env->Step({0.f, -0.03f, 0.f, 0.f, 0.03f, 0.f, 0.f, 0.f});
+  EXPECT_TRUE(env->safety_box(0).Contains(env->target(0)));
+  EXPECT_TRUE(env->safety_box(1).Contains(env->target(1)));
+  EXPECT_GE(env->arm(0).TcpPose(env->data()).translation.y(), env->safety_box(0).low.y() - 0.01);
+  EXPECT_LE(env->arm(1).TcpPose(env->data()).translation.y(), env->safety_box(1).high.y() + 0.01);
+}
+
+TEST(TaskSuiteTest, ResetsStartAtTheRandomisedStartPoseAtOnce) {
+  Task t = Load("peg_insertion");
+  auto* env = dynamic_cast<ArmSimEnv*>(t.env.get());
+  ASSERT_NE(env, nullptr);
+  double max_dx = 0, max_yaw = 0;
+  for (uint64_t seed = 0; seed < 8; ++seed) {
+    env->Reset(seed);
+    const Pose tcp = env->arm().TcpPose(env->data());
+    const Eigen::Vector3d nominal = env->home_pose().translation + Eigen::Vector3d(0.14, 0.0, -0.38);
+    EXPECT_NEAR(tcp.translation.z(), nominal.z(), 0.005) << seed;  // the IK put it there, not a slow approach
+    max_dx = std::max(max_dx, std::abs(tcp.translation.x() - nominal.x()));
+    EXPECT_LE(std::abs(tcp.translation.x() - nominal.x()), 0.021) << seed;
+    EXPECT_LE(std::abs(tcp.translation.y() - nominal.y()), 0.021) << seed;
+    const double yaw = tcp.rotation.angularDistance(env->home_pose().rotation);
+    max_yaw = std::max(max_yaw, yaw);
+    EXPECT_LE(yaw, 0.052 + 0.01) << seed;
+  }
+  EXPECT_GT(max_dx, 0.005) << "start positions are not randomised";
+  EXPECT_GT(max_yaw, 0.01) << "start yaw is not randomised";
+}
+
+TEST(TaskSuiteTest, YawOnlyRotationTurnsAboutZAndKeepsTheGripperVertical) {
+  Task t = Load("peg_insertion", {"start_xy_noise=0", "start_yaw_noise=0"});
+  auto* env = dynamic_cast<ArmSimEnv*>(t.env.get());
+  ASSERT_NE(env, nullptr);
+  EXPECT_EQ(env->action_space().labels, (std::vector<std::string>{"x", "y", "z", "rz"}));
+  env->Reset(0);
+  for (int i = 0; i < 4; ++i) env->Step({0.f, 0.f, 0.01f, 0.05f});
+  const Pose tcp = env->arm().TcpPose(env->data());
+  const Eigen::Vector3d z = tcp.rotation * Eigen::Vector3d::UnitZ();
+  EXPECT_LT(std::acos(std::clamp(-z.z(), -1.0, 1.0)), 0.01) << "the gripper tilted";
+  const Eigen::Quaterniond rel = tcp.rotation * env->home_pose().rotation.conjugate();
+  // 4 steps of +0.05 rad about z; each step starts from the measured pose, so the
+  // impedance controller covers part of each step: turned the right way, by 0.08-0.2 rad.
+  const double yaw = 2.0 * std::atan2(rel.z(), rel.w());
+  EXPECT_GT(yaw, 0.08);
+  EXPECT_LT(yaw, 0.21);
+}
+
+TEST(TaskSuiteTest, WrenchControlPushesAlongTheCommandedForceAndHoldsWithoutIt) {
+  Task t = Load("pan_flip");
+  auto* env = dynamic_cast<ArmSimEnv*>(t.env.get());
+  ASSERT_NE(env, nullptr);
+  EXPECT_EQ(env->action_space().labels, (std::vector<std::string>{"fx", "fy", "fz", "tx", "ty", "tz"}));
+  env->Reset(0);
+  const Pose start = env->arm().TcpPose(env->data());
+  env->Step({0.f, 0.f, 0.f, 0.f, 0.f, 0.f});
+  EXPECT_LT((env->arm().TcpPose(env->data()).translation - start.translation).norm(), 0.005);
+  // +fy in the tcp frame moves the tcp along its y axis.
+  env->Step({0.f, 30.f, 0.f, 0.f, 0.f, 0.f});
+  const Eigen::Vector3d moved = env->arm().TcpPose(env->data()).translation - start.translation;
+  const Eigen::Vector3d y = start.rotation * Eigen::Vector3d::UnitY();
+  EXPECT_GT(moved.dot(y), 0.01);
+  EXPECT_LT((moved - moved.dot(y) * y).norm(), 0.5 * moved.dot(y));
+}
+
+TEST(TaskSuiteTest, ForceSensingFeelsThePartPressingOnTheFixture) {
+  Task t = Load("peg_insertion", {"start_xy_noise=0", "start_yaw_noise=0", "observe_wrench=true"});
+  Observation obs = t.env->Reset(0);
+  const auto& rest = obs.Proprio("tcp_wrench");
+  for (float v : rest) EXPECT_NEAR(v, 0.0f, 0.5f) << "tared at reset";
+  // Off the slot by 1 cm: going down presses the peg onto the fixture's wall.
+  t.env->Step({0.01f, 0.f, 0.f, 0.f});
+  double pressed = 0;
+  for (int i = 0; i < 12; ++i) {
+    obs = t.env->Step({0.f, 0.f, -0.01f, 0.f}).observation;
+    pressed = std::max(pressed, std::abs(static_cast<double>(obs.Proprio("tcp_wrench")[2])));
+  }
+  EXPECT_GT(pressed, 2.0) << "no contact force along the gripper axis";
+}
+
+TEST(TaskSuiteTest, BadTaskOptionsNameTheProblem) {
+  ConfigNode root = ConfigNode::FromFile(ProjectRoot() + "/configs/tasks/handover.yaml");
+  root.SetFromAssignment("env.arms=[left]");
+  ConfigNode env = root.Child("env");
+  try {
+    MakeBaseEnv("handover", env);
+    FAIL() << "a one-arm handover was accepted";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("arms"), std::string::npos) << e.what();
+  }
+  ConfigNode peg = ConfigNode::FromFile(ProjectRoot() + "/configs/tasks/peg_insertion.yaml");
+  peg.SetFromAssignment("env.rotation_axes=xy");
+  ConfigNode peg_env = peg.Child("env");
+  EXPECT_THROW(MakeBaseEnv("peg_insertion", peg_env), InvalidArgument);
+}
+
+}  // namespace
+}  // namespace hilserl
+
+namespace hilserl {
+namespace {
+
+// Shoves the peg down onto the slot's rim (1.2 cm off) for 25 steps; returns whether the
+// episode ended as a failure and the largest tilt of the peg in the grasp.
+std::pair<bool, double> ShoveOntoTheRim(const std::vector<std::string>& overrides) {
+  std::vector<std::string> o = {"start_xy_noise=0", "start_yaw_noise=0"};
+  o.insert(o.end(), overrides.begin(), overrides.end());
+  Task t = Load("peg_insertion", o);
+  t.env->Reset(0);
+  t.env->Step({0.012f, 0.f, 0.f, 0.f});
+  double tilt = 0;
+  for (int i = 0; i < 25; ++i) {
+    const StepResult r = t.env->Step({0.f, 0.f, -0.01f, 0.f});
+    tilt = std::max(tilt, t.env->privileged_state().at("peg_tilt")[0]);
+    if (r.terminated) return {r.info.count("failure") > 0, tilt};
+  }
+  return {false, tilt};
+}
+
+TEST(TaskSuiteTest, ForceLimitedPressingKeepsThePegStraightButHardShovingTiltsIt) {
+  const auto [soft_failed, soft_tilt] = ShoveOntoTheRim({});
+  EXPECT_FALSE(soft_failed) << "reference-limited pressing tilted the peg by " << soft_tilt;
+  const auto [hard_failed, hard_tilt] =
+      ShoveOntoTheRim({"controller.max_translation_error=0.04", "controller.kp_translation=2000"});
+  EXPECT_TRUE(hard_failed) << "shoving without reference limiting did not tilt the peg (max tilt " << hard_tilt << ")";
+  EXPECT_GT(hard_tilt, soft_tilt);
+}
+
+}  // namespace
+}  // namespace hilserl
