@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include <fmt/format.h>
+#include <torch/nn/functional/loss.h>
 #include <torch/serialize.h>
 
 #include "core/error.h"
@@ -299,6 +300,68 @@ UpdateInfo SacAgent::Update(const TrainBatch& b, bool update_actor) {
   nn::PolyakUpdate(*critic_target_, *critic_, options_.tau);
   if (encoder_) nn::PolyakUpdate(*encoder_target_, *encoder_, options_.tau);
   if (num_grasp_actions_ > 0) nn::PolyakUpdate(*grasp_target_, *grasp_, options_.tau);
+  return info;
+}
+
+torch::Tensor SacAgent::QValue(const torch::Tensor& obs, const torch::Tensor& continuous_actions) {
+  torch::NoGradGuard no_grad;
+  if (encoder_) encoder_->eval();
+  const torch::Tensor z = Embed(obs.to(device_));
+  if (encoder_) encoder_->train();
+  return Critic(critic_, z, continuous_actions.to(device_)).mean(0);
+}
+
+std::pair<double, double> SacAgent::QUnderActionNoise(const torch::Tensor& obs, int samples, double noise) {
+  torch::NoGradGuard no_grad;
+  HILSERL_CHECK(obs.dim() == 2 && obs.size(0) == 1, "QUnderActionNoise takes one observation row");
+  const nn::PolicyOutput d = Distribution(obs);
+  const torch::Tensor a = d.mean.expand({samples, cont_dim_});
+  const torch::Tensor noisy = (a + (torch::rand_like(a) * 2.0 - 1.0) * noise).clamp(-1.0, 1.0);
+  const torch::Tensor q = QValue(obs.expand({samples, obs.size(1)}), noisy);
+  return {q.mean().item<double>(), q.var(/*unbiased=*/false).item<double>()};
+}
+
+nn::PolicyOutput SacAgent::Distribution(const torch::Tensor& obs) {
+  torch::NoGradGuard no_grad;
+  if (encoder_) encoder_->eval();
+  const torch::Tensor z = Embed(obs.to(device_));
+  if (encoder_) encoder_->train();
+  return policy_->forward(z, /*deterministic=*/true);
+}
+
+UpdateInfo SacAgent::BcUpdate(const TrainBatch& b) {
+  if (!bc_opt_) {
+    std::vector<torch::Tensor> params = policy_->parameters();
+    if (encoder_) {
+      for (const auto& p : encoder_->parameters()) params.push_back(p);
+    }
+    if (grasp_) {
+      for (const auto& p : grasp_->parameters()) params.push_back(p);
+    }
+    bc_opt_ = std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(options_.actor_lr));
+  }
+  UpdateInfo info;
+  const torch::Tensor z = Embed(b.obs);
+  // log pi(a | s) of the demonstrated continuous action: pre-tanh u = atanh(a), clipped
+  // away from +-1 where atanh diverges; the policy's sample path is not needed.
+  const torch::Tensor a = b.actions.slice(1, 0, cont_dim_).clamp(-0.999, 0.999);
+  const torch::Tensor u = torch::atanh(a);
+  const nn::PolicyOutput out = policy_->forward(z, /*deterministic=*/true);
+  const torch::Tensor log_normal =
+      -0.5 * ((u - out.loc) / out.std).pow(2) - torch::log(out.std) - 0.5 * std::log(2.0 * M_PI);
+  const torch::Tensor nll = -(log_normal - nn::LogOneMinusTanhSquared(u)).sum(-1).mean();
+  torch::Tensor loss = nll;
+  if (num_grasp_actions_ > 0) {
+    const torch::Tensor logits = grasp_->forward(z);
+    const torch::Tensor ce = torch::nn::functional::cross_entropy(logits, GripperIndex(b.actions));
+    loss = loss + ce;
+    info.grasp_loss = ce.item<double>();
+  }
+  bc_opt_->zero_grad();
+  loss.backward();
+  bc_opt_->step();
+  info.actor_loss = nll.item<double>();
+  info.temperature = temperature();
   return info;
 }
 

@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <torch/optim/adam.h>
@@ -82,10 +83,28 @@ class SacAgent {
   // temperature; then the target networks move by tau.
   UpdateInfo Update(const TrainBatch& batch, bool update_actor);
 
+  // Behaviour cloning (the BC and HG-DAgger baselines, REFERENCE.md section 1): one step
+  // that maximises the tanh-Gaussian policy's likelihood of the batch's actions (demos and
+  // corrections) and fits the grasp critic's head as a classifier of the demonstrated
+  // gripper commands (cross-entropy over the 3^grippers joint actions); the encoder head
+  // (pixels) is trained through both. Critics are untouched. Returns the policy's negative
+  // log-likelihood in actor_loss and the classifier loss in grasp_loss.
+  UpdateInfo BcUpdate(const TrainBatch& batch);
+
   // Individual losses, exposed for tests (no optimizer step).
   // q (optional): the critic's Q(s, a) for the batch, mean over members, [B], detached.
   torch::Tensor CriticLoss(const TrainBatch& batch, torch::Tensor* q = nullptr);
   torch::Tensor GraspLoss(const TrainBatch& batch);
+
+  // Analysis (no gradients): Q(s, a) averaged over the ensemble for obs rows [B, obs_dim]
+  // and continuous actions [B, continuous_dim] in [-1, 1] -> [B].
+  torch::Tensor QValue(const torch::Tensor& obs, const torch::Tensor& continuous_actions);
+  // The paper's Eq. 1 at one state obs [1, obs_dim]: the deterministic action a = tanh(mean),
+  // `samples` copies of a + U(-noise, noise) clipped to [-1, 1]; returns the mean and the
+  // variance of Q over them.
+  std::pair<double, double> QUnderActionNoise(const torch::Tensor& obs, int samples = 100, double noise = 0.2);
+  // The policy's distribution at obs rows (no sampling): mean = tanh(loc), std (pre-tanh).
+  nn::PolicyOutput Distribution(const torch::Tensor& obs);
 
   // Discrete index (0 .. 3^grippers - 1) of the gripper part of env actions [B, A].
   torch::Tensor GripperIndex(const torch::Tensor& env_actions) const;
@@ -150,6 +169,7 @@ class SacAgent {
   torch::Tensor log_alpha_;
   torch::Tensor obs_mean_, obs_scale_;  // [obs_dim]; scale = 1 / std
   std::unique_ptr<torch::optim::Adam> actor_opt_, critic_opt_, temp_opt_, grasp_opt_;
+  std::unique_ptr<torch::optim::Adam> bc_opt_;  // created by the first BcUpdate
 };
 
 }  // namespace hilserl

@@ -13,5 +13,7 @@ void AddEvalCommand(CLI::App& app);
 void AddPretrainEncoderCommand(CLI::App& app);
 void AddClassifierCommands(CLI::App& app);
 void AddActorCommand(CLI::App& app);
+void AddExperimentCommand(CLI::App& app);
+void AddAnalyzeCommand(CLI::App& app);
 
 }  // namespace hilserl::cli

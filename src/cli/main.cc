@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
   hilserl::cli::AddPretrainEncoderCommand(app);
   hilserl::cli::AddClassifierCommands(app);
   hilserl::cli::AddActorCommand(app);
+  hilserl::cli::AddExperimentCommand(app);
+  hilserl::cli::AddAnalyzeCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -51,22 +51,27 @@ void Run(const Flags& f) {
                                       f.operator_name));
   }
   const TrainResult r = Train(std::move(req));
-  std::cout << fmt::format("trained {} env steps, {} learner steps, {} episodes in {:.0f} s "
-                           "({:.0f} env steps/s, {:.0f} updates/s)\n",
-                           r.env_steps, r.learner_steps, r.episodes, r.wall_time_s, r.env_steps_per_s,
-                           r.updates_per_s);
-  if (!r.history.empty()) {
-    std::cout << "episode  env step  success(20)  interventions(20)\n";
-    for (const auto& h : r.history) {
-      std::cout << fmt::format("{:7d}  {:8d}  {:10.0f}%  {:16.1f}%\n", h.episode, h.env_step, 100 * h.success_rate,
-                               100 * h.intervention_rate);
+  if (r.env_steps == 0) {
+    std::cout << fmt::format("behaviour cloning: {} supervised updates on the demonstrations, no env steps\n",
+                             r.learner_steps);
+  } else {
+    std::cout << fmt::format("trained {} env steps, {} learner steps, {} episodes in {:.0f} s "
+                             "({:.0f} env steps/s, {:.0f} updates/s)\n",
+                             r.env_steps, r.learner_steps, r.episodes, r.wall_time_s, r.env_steps_per_s,
+                             r.updates_per_s);
+    if (!r.history.empty()) {
+      std::cout << "episode  env step  success(20)  interventions(20)\n";
+      for (const auto& h : r.history) {
+        std::cout << fmt::format("{:7d}  {:8d}  {:10.0f}%  {:16.1f}%\n", h.episode, h.env_step, 100 * h.success_rate,
+                                 100 * h.intervention_rate);
+      }
     }
+    std::cout << fmt::format("rate limiter: the learner waited {:.0f} s for new data ({:.0f}% of the run)\n",
+                             r.learner_wait_s, 100 * r.learner_wait_s / std::max(r.wall_time_s, 1e-9));
+    std::cout << fmt::format("training success rate (last 20 episodes) {:.0f}%\n", 100 * r.recent_success);
+    std::cout << fmt::format("interventions: {} steps in total; rate over the last 20 episodes {:.1f}%\n",
+                             r.intervened_steps, 100 * r.recent_intervention_rate);
   }
-  std::cout << fmt::format("rate limiter: the learner waited {:.0f} s for new data ({:.0f}% of the run)\n",
-                           r.learner_wait_s, 100 * r.learner_wait_s / std::max(r.wall_time_s, 1e-9));
-  std::cout << fmt::format("training success rate (last 20 episodes) {:.0f}%\n", 100 * r.recent_success);
-  std::cout << fmt::format("interventions: {} steps in total; rate over the last 20 episodes {:.1f}%\n",
-                           r.intervened_steps, 100 * r.recent_intervention_rate);
   if (r.classifier_reward) {
     const ClassifierConfusion& c = r.classifier_confusion;
     std::cout << fmt::format("reward classifier on {} training steps: false positive rate {:.2f}% ({} steps), false "
@@ -79,7 +84,7 @@ void Run(const Flags& f) {
                              100 * r.eval.success_rate, r.eval.episodes.size(), r.eval.mean_cycle_time_s);
   }
   std::cout << "checkpoint " << r.checkpoint << "\n";
-  std::cout << "metrics    " << f.run_dir << "/episodes.csv, " << f.run_dir << "/learner.csv, TensorBoard: "
+  if (r.env_steps > 0) std::cout << "metrics    " << f.run_dir << "/episodes.csv, " << f.run_dir << "/learner.csv, TensorBoard: "
             << "tensorboard --logdir " << f.run_dir << "\n";
 }
 

@@ -456,6 +456,25 @@ StateMap ArmSimEnv::privileged_state() const {
   return s;
 }
 
+bool ArmSimEnv::Perturb(const std::string& kind, uint64_t seed) {
+  Rng rng(seed ^ 0x9e27b5ULL);
+  if (kind == "open_gripper") {
+    bool any = false;
+    for (ArmState& a : arms_) {
+      if (!a.gripper_action) continue;
+      a.gripper_command = 1.0;
+      any = true;
+    }
+    return any;
+  }
+  if (kind == "move_object") {
+    if (!MoveTaskObject(rng)) return false;
+    mj_forward(model_.get(), data_.get());
+    return true;
+  }
+  return false;
+}
+
 // ---- helpers for experts ----
 
 const std::vector<double>& StateValue(const StateMap& state, const std::string& key, const std::string& who) {

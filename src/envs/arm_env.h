@@ -119,6 +119,8 @@ class ArmSimEnv : public Env {
   std::vector<std::string> camera_names() const override;
   Image RenderCamera(const std::string& camera, int width, int height) override;
   StateMap privileged_state() const override;
+  // "open_gripper": every gripper's command opens; "move_object": MoveTaskObject.
+  bool Perturb(const std::string& kind, uint64_t seed) override;
 
   // For tests and tools. Arm i (0 = the only arm of a single-arm scene).
   int num_arms() const { return static_cast<int>(arms_.size()); }
@@ -157,6 +159,12 @@ class ArmSimEnv : public Env {
   virtual void AddTaskState(StateMap* state) const { (void)state; }
   // Reward and success after a step.
   virtual Outcome Evaluate() = 0;
+  // Displaces the task's object to a new random place of its start distribution if it is
+  // not held (the "move_object" perturbation); returns false if the task has none.
+  virtual bool MoveTaskObject(Rng& rng) {
+    (void)rng;
+    return false;
+  }
 
   const ArmEnvOptions& options() const { return options_; }
   ObservationSpec& mutable_observation_spec() { return obs_spec_; }

@@ -85,6 +85,12 @@ class Dashboard final : public ArmSimEnv {
     panel_.SetPose(data(), Pose(Eigen::Vector3d(x, y, 1e-4), YawRotation(yaw)));
   }
 
+  bool MoveTaskObject(Rng& rng) override {
+    if (Panel().translation.z() > 0.005) return false;  // lifted: leave it
+    ResetTask(rng);
+    return true;
+  }
+
   Pose Panel() const { return panel_.GetPose(data()); }
   Eigen::Vector3d Handle(int arm_index) const {
     return Panel() * Eigen::Vector3d(handle_.x(), arm_index == 0 ? handle_.y() : -handle_.y(), handle_.z());

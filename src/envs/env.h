@@ -53,6 +53,16 @@ class Env {
   virtual Action FromBaseAction(const Action& base_action) const { return base_action; }
   // The action space of the innermost (base) env, the one FromBaseAction takes.
   virtual const VectorSpace& base_action_space() const { return action_space(); }
+
+  // Disturbs the running episode the way a person would in a robustness test (the
+  // paper's Fig. 4): "move_object" displaces the task's object (if nothing holds it),
+  // "open_gripper" opens every gripper. Returns false if this env cannot do `kind`.
+  // Simulation only; `seed` makes the disturbance reproducible.
+  virtual bool Perturb(const std::string& kind, uint64_t seed) {
+    (void)kind;
+    (void)seed;
+    return false;
+  }
 };
 
 }  // namespace hilserl

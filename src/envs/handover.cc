@@ -89,6 +89,12 @@ class Handover final : public ArmSimEnv {
     bar_.SetPose(data(), Pose(Eigen::Vector3d(x, y, bar_half_.z() + 1e-4), YawRotation(yaw)));
   }
 
+  bool MoveTaskObject(Rng& rng) override {
+    if (Bar().translation.z() > bar_half_.z() + 0.005) return false;  // lifted: leave it
+    ResetTask(rng);
+    return true;
+  }
+
   Pose Bar() const { return bar_.GetPose(data()); }
   Eigen::Vector3d GraspPoint(int arm_index) const {
     return Bar() * Eigen::Vector3d(arm_index == 0 ? kGraspOffset : -kGraspOffset, 0, 0);

@@ -77,6 +77,14 @@ void PickCube::ResetTask(Rng& rng) {
   for (int i = 0; i < 6; ++i) d->qvel[cube_dof_ + i] = 0.0;
 }
 
+bool PickCube::MoveTaskObject(Rng& rng) {
+  // A person moves the cube elsewhere on the table, unless the robot already holds it.
+  const Eigen::Vector3d c = CubePosition();
+  if (c.z() > rest_height_ + 0.01) return false;
+  ResetTask(rng);
+  return true;
+}
+
 Eigen::Vector3d PickCube::CubePosition() const {
   const mjtNum* p = data()->xpos + 3 * cube_body_;
   return Eigen::Vector3d(p[0], p[1], p[2]);

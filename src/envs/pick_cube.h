@@ -49,6 +49,7 @@ class PickCube final : public ArmSimEnv {
   void AddTaskObservation(Observation* obs) const override;
   void AddTaskState(StateMap* state) const override;
   Outcome Evaluate() override;
+  bool MoveTaskObject(Rng& rng) override;
   Eigen::Vector3d CubePosition() const;
 
   PickCubeOptions task_;

@@ -92,6 +92,12 @@ class UsbGraspInsert final : public ArmSimEnv {
     usb_.SetPose(data(), Pose(Eigen::Vector3d(x, y, housing_half_height_ + 1e-4), YawRotation(yaw)));
   }
 
+  bool MoveTaskObject(Rng& rng) override {
+    if (Usb().translation.z() > housing_half_height_ + 0.005) return false;  // held: leave it
+    ResetTask(rng);
+    return true;
+  }
+
   Pose Usb() const { return usb_.GetPose(data()); }
   Eigen::Vector3d PlugTip() const { return Usb() * Eigen::Vector3d(plug_tip_, 0, 0); }
   double UsbYaw() const { return Yaw(Usb().rotation); }

@@ -105,6 +105,7 @@ PolicyOutput TanhGaussianPolicyImpl::forward(torch::Tensor features, bool determ
   PolicyOutput out;
   out.mean = torch::tanh(mean);
   out.std = std;
+  out.loc = mean;
   torch::Tensor u;
   torch::Tensor eps;
   if (deterministic) {

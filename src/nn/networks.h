@@ -56,6 +56,7 @@ struct PolicyOutput {
   torch::Tensor log_prob;  // [B]
   torch::Tensor mean;      // [B, A] tanh(mean): the deterministic action
   torch::Tensor std;       // [B, A] pre-tanh standard deviation
+  torch::Tensor loc;       // [B, A] pre-tanh mean (mean = tanh(loc))
 };
 
 class TanhGaussianPolicyImpl : public torch::nn::Module {

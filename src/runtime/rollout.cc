@@ -134,6 +134,7 @@ RolloutSummary RunRollouts(Env& env, const PolicyFn& policy, const RolloutOption
     Observation obs = env.Reset(r.seed);
     record(ep, 0, fmt::format("{} episode {} step 0", env.name(), ep));
     while (true) {
+      if (!o.perturb.empty() && r.steps == o.perturb_step) r.perturbed = env.Perturb(o.perturb, r.seed);
       StepResult step = env.Step(policy(env, obs));
       ++r.steps;
       r.episode_return += step.reward;

@@ -51,6 +51,7 @@ struct EpisodeResult {
   int steps = 0;
   double episode_return = 0.0;
   double duration_s = 0.0;  // steps * control_dt (simulated/robot time)
+  bool perturbed = false;   // RolloutOptions::perturb was applied in this episode
 };
 
 struct RolloutOptions {
@@ -61,6 +62,10 @@ struct RolloutOptions {
   int video_size = 256;         // pixels per camera (square)
   std::vector<std::string> cameras;  // empty = the env's observed cameras, else all
   bool progress = true;
+  // Robustness test (Env::Perturb): disturb every episode once, after `perturb_step`
+  // steps ("" = never).
+  std::string perturb;
+  int perturb_step = 10;
 };
 
 struct RolloutSummary {

@@ -45,12 +45,18 @@ void TrainOptions::Validate() const {
   if (weight_sync_every < 1) throw InvalidArgument("train: 'weight_sync_every' must be >= 1");
   if (!(demo_fraction >= 0 && demo_fraction < 1)) throw InvalidArgument("train: 'demo_fraction' must be in [0, 1)");
   if (torch_threads < 1) throw InvalidArgument("train: 'torch_threads' must be >= 1");
+  if (method != "hil_serl" && method != "bc" && method != "hg_dagger") {
+    throw InvalidArgument(fmt::format("train: 'method' must be hil_serl, bc or hg_dagger, got '{}'", method));
+  }
+  if (bc_steps < 0) throw InvalidArgument("train: 'bc_steps' must be >= 0");
 }
 
 void TrainOptions::Load(ConfigNode& node) {
   int env = static_cast<int>(env_steps), starts = static_cast<int>(training_starts);
   int cap = static_cast<int>(replay_capacity), dcap = static_cast<int>(demo_capacity);
   int ckpt = static_cast<int>(checkpoint_every);
+  node.Get("method", &method);
+  node.Get("bc_steps", &bc_steps);
   node.Get("env_steps", &env);
   node.Get("training_starts", &starts);
   node.Get("batch_size", &batch_size);
@@ -240,7 +246,8 @@ torch::Tensor Flatten(const ReplayLayout& layout, const Observation& obs) {
 
 }  // namespace
 
-PolicyFn AgentPolicy(const Env& env, SacAgent& agent, nn::FrozenBackbone* backbone) {
+std::function<torch::Tensor(const Observation&)> AgentInputFn(const Env& env, SacAgent& agent,
+                                                             nn::FrozenBackbone* backbone) {
   ReplayLayout layout = ReplayLayout::From(env.observation_spec(), env.action_space().size());
   if (agent.encoder_spec().enabled()) {
     if (backbone == nullptr) {
@@ -252,15 +259,18 @@ PolicyFn AgentPolicy(const Env& env, SacAgent& agent, nn::FrozenBackbone* backbo
     }
     layout = ReplayLayout::WithFeatures(env.observation_spec(), env.action_space().size(), features);
   }
-  return [layout, &agent, backbone](Env&, const Observation& obs) {
-    torch::Tensor a;
-    if (backbone) {
-      Observation encoded = obs;
-      backbone->Encode(&encoded);
-      a = agent.Act(Flatten(layout, encoded), true);
-    } else {
-      a = agent.Act(Flatten(layout, obs), true);
-    }
+  return [layout, backbone](const Observation& obs) {
+    if (!backbone) return Flatten(layout, obs);
+    Observation encoded = obs;
+    backbone->Encode(&encoded);
+    return Flatten(layout, encoded);
+  };
+}
+
+PolicyFn AgentPolicy(const Env& env, SacAgent& agent, nn::FrozenBackbone* backbone) {
+  auto input = AgentInputFn(env, agent, backbone);
+  return [input, &agent](Env&, const Observation& obs) {
+    const torch::Tensor a = agent.Act(input(obs), true);
     return Action(a.data_ptr<float>(), a.data_ptr<float>() + a.size(1));
   };
 }
@@ -522,7 +532,8 @@ struct ActorHooks {
 };
 
 void ActorLoop(Env& env, SacAgent& agent, const ReplayLayout& layout, nn::FrozenBackbone* backbone, Operator* op,
-               uint64_t seed, uint64_t first_episode, bool realtime, const ActorHooks& hooks) {
+               uint64_t seed, uint64_t first_episode, bool realtime, const ActorHooks& hooks,
+               bool deterministic = false) {
   uint64_t episode_id = first_episode;
   auto next_tick = std::chrono::steady_clock::now();
   // Frames are encoded once, here; the learner stores only the features.
@@ -541,7 +552,7 @@ void ActorLoop(Env& env, SacAgent& agent, const ReplayLayout& layout, nn::Frozen
   int step = 0;
   EpisodeItem stats;
   while (hooks.before_step()) {
-    const torch::Tensor a = agent.Act(Flatten(layout, *obs), false);
+    const torch::Tensor a = agent.Act(Flatten(layout, *obs), deterministic);
     Action action(a.data_ptr<float>(), a.data_ptr<float>() + a.size(1));
     bool intervened = false;
     if (op) {
@@ -585,6 +596,43 @@ void ActorLoop(Env& env, SacAgent& agent, const ReplayLayout& layout, nn::Frozen
       obs = next;
     }
   }
+}
+
+// A training batch viewing `batch`'s arrays (rows [proprio | features], no copy of the
+// observations): use it before the next SampleInto overwrites them.
+TrainBatch ToTrainBatch(SampleBatch& batch, const ReplayLayout& layout, int demo_rows) {
+  TrainBatch b;
+  const int64_t n = batch.size, w = batch.obs_width, ad = layout.action_dim;
+  b.obs = torch::from_blob(batch.obs.data(), {n, w});
+  b.next_obs = torch::from_blob(batch.next_obs.data(), {n, w});
+  b.actions = torch::from_blob(batch.actions.data(), {n, ad}).clone();
+  b.rewards = torch::from_blob(batch.rewards.data(), {n}).clone();
+  b.terminated = torch::from_blob(batch.terminated.data(), {n}).clone();
+  b.grasp_penalty = torch::from_blob(batch.grasp_penalty.data(), {n}).clone();
+  b.demo_rows = demo_rows;
+  return b;
+}
+
+// Behaviour cloning on `demos` for `steps` updates (the BC baseline, and HG-DAgger's
+// pretraining); logs the loss every 500 steps.
+void PretrainBc(SacAgent& agent, const ReplayBuffer& demos, const ReplayLayout& layout, const TrainOptions& opt,
+                uint64_t seed, bool progress) {
+  if (demos.size() == 0) {
+    throw InvalidArgument(fmt::format("train.method '{}' learns from demonstrations: pass --demos", opt.method));
+  }
+  Rng rng(seed ^ 0xbcbcbcULL);
+  SampleBatch batch;
+  batch.Resize(layout, opt.batch_size, /*pack_features=*/true);
+  std::optional<ProgressBar> bar;
+  if (progress) bar.emplace("bc", opt.bc_steps);
+  UpdateInfo info;
+  for (int i = 0; i < opt.bc_steps; ++i) {
+    demos.SampleInto(0, opt.batch_size, rng, &batch);
+    info = agent.BcUpdate(ToTrainBatch(batch, layout, opt.batch_size));
+    if (bar && (i + 1) % 50 == 0) bar->Update(i + 1, fmt::format("nll {:.3f} grasp {:.3f}", info.actor_loss, info.grasp_loss));
+    if ((i + 1) % 500 == 0 && !bar) spdlog::info("bc step {}: nll {:.3f}, grasp loss {:.3f}", i + 1, info.actor_loss, info.grasp_loss);
+  }
+  if (bar) bar->Finish();
 }
 
 // The operator a run uses: a person with a teleop device, the scripted operator
@@ -684,6 +732,26 @@ TrainResult Train(TrainRequest req) {
     normalized = true;
   }
 
+  if (opt.method != "hil_serl" && !req.resume) {
+    PretrainBc(learner_agent, demo_buffer, layout, opt, req.seed, req.progress);
+    actor_agent.LoadWeights(learner_agent.ActorWeights(), "behaviour-cloned weights");
+    if (opt.method == "bc") {
+      // No interaction: the demos are all BC ever sees.
+      TrainResult result;
+      result.learner_steps = opt.bc_steps;
+      result.checkpoint = (fs::path(req.run_dir) / "checkpoints" / "final").string();
+      WriteCheckpoint(result.checkpoint, learner_agent, req.config, 0, opt.bc_steps, backbone.get());
+      if (opt.eval_episodes > 0) {
+        RolloutOptions ro;
+        ro.episodes = opt.eval_episodes;
+        ro.seed = 1000000 + req.seed;
+        ro.progress = req.progress;
+        result.eval = Evaluate(*env, learner_agent, ro, backbone.get());
+      }
+      return result;
+    }
+  }
+
   fs::create_directories(req.run_dir);
   const fs::path episodes_path = fs::path(req.run_dir) / "episodes.csv", learner_path = fs::path(req.run_dir) / "learner.csv";
   if (req.resume) {
@@ -739,6 +807,8 @@ TrainResult Train(TrainRequest req) {
   const auto start = std::chrono::steady_clock::now();
   auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
   const double ratio = opt.learner_steps_per_env_step;
+  // Gradient updates per learner step: critic_actor_ratio for SAC, one refit for HG-DAgger.
+  const int updates_per_learner_step = opt.method == "hg_dagger" ? 1 : opt.critic_actor_ratio;
   // The actor may run this many env steps ahead of what the learner has consumed.
   const int64_t max_ahead = 20;
 
@@ -830,7 +900,8 @@ TrainResult Train(TrainRequest req) {
         return !last;
       };
       hooks.recent_success = [&] { return recent_success.load(); };
-      ActorLoop(*env, actor_agent, layout, backbone.get(), op.get(), req.seed, resumed.next_episode_id, realtime, hooks);
+      ActorLoop(*env, actor_agent, layout, backbone.get(), op.get(), req.seed, resumed.next_episode_id, realtime, hooks,
+                /*deterministic=*/opt.method == "hg_dagger");
     } catch (...) {
       shared.Fail(std::current_exception());
     }
@@ -907,20 +978,15 @@ TrainResult Train(TrainRequest req) {
           // Half demo, half RL once the demo buffer has data (demos or corrections).
           const int demo_rows = demo_buffer.size() > 0 ? demo_share : 0;
           for (int k = 0; k < opt.critic_actor_ratio; ++k) {
+            if (opt.method == "hg_dagger") {
+              // HG-DAgger: refit by supervised learning on the demos and every correction.
+              demo_buffer.SampleInto(0, opt.batch_size, rng, &batch);
+              info = learner_agent.BcUpdate(ToTrainBatch(batch, layout, opt.batch_size));
+              break;
+            }
             if (demo_rows > 0) demo_buffer.SampleInto(0, demo_rows, rng, &batch);
             rl_buffer.SampleInto(demo_rows, opt.batch_size - demo_rows, rng, &batch);
-            // The tensors view the batch's arrays (rows [proprio | features], no copy): the
-            // update finishes before the next SampleInto overwrites them.
-            TrainBatch b;
-            const int64_t n = opt.batch_size, w = batch.obs_width, ad = layout.action_dim;
-            b.obs = torch::from_blob(batch.obs.data(), {n, w});
-            b.next_obs = torch::from_blob(batch.next_obs.data(), {n, w});
-            b.actions = torch::from_blob(batch.actions.data(), {n, ad}).clone();
-            b.rewards = torch::from_blob(batch.rewards.data(), {n}).clone();
-            b.terminated = torch::from_blob(batch.terminated.data(), {n}).clone();
-            b.grasp_penalty = torch::from_blob(batch.grasp_penalty.data(), {n}).clone();
-            b.demo_rows = demo_rows;
-            info = learner_agent.Update(b, k + 1 == opt.critic_actor_ratio);
+            info = learner_agent.Update(ToTrainBatch(batch, layout, demo_rows), k + 1 == opt.critic_actor_ratio);
           }
           const int64_t ls = shared.learner_steps.fetch_add(1) + 1;
           if (ls % opt.weight_sync_every == 0) {
@@ -934,7 +1000,7 @@ TrainResult Train(TrainRequest req) {
           if (ls % 100 == 0) {
             const auto now = std::chrono::steady_clock::now();
             const double dt = std::chrono::duration<double>(now - last_log).count();
-            const double ups = (ls - last_log_steps) * opt.critic_actor_ratio / std::max(dt, 1e-9);
+            const double ups = (ls - last_log_steps) * updates_per_learner_step / std::max(dt, 1e-9);
             last_log = now;
             last_log_steps = ls;
             learner_csv << fmt::format("{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.1f}\n", ls,
@@ -1024,7 +1090,7 @@ TrainResult Train(TrainRequest req) {
                   fmt::format("ep {} success(20) {:.2f} interv(20) {:.2f} | {:.0f} env steps/s {:.0f} updates/s",
                               seen.episodes, rate, irate,
                               shared.env_steps.load() / std::max(t, 1e-9),
-                              shared.learner_steps.load() * opt.critic_actor_ratio / std::max(t, 1e-9)));
+                              shared.learner_steps.load() * updates_per_learner_step / std::max(t, 1e-9)));
     }
     if (finished) break;
   }
@@ -1045,7 +1111,7 @@ TrainResult Train(TrainRequest req) {
     result.classifier_confusion = classifier->confusion();
   }
   result.wall_time_s = seconds();
-  result.updates_per_s = result.learner_steps * opt.critic_actor_ratio / std::max(result.wall_time_s, 1e-9);
+  result.updates_per_s = result.learner_steps * updates_per_learner_step / std::max(result.wall_time_s, 1e-9);
   result.env_steps_per_s = result.env_steps / std::max(result.wall_time_s, 1e-9);
   result.checkpoint = (fs::path(req.run_dir) / "checkpoints" / "final").string();
   WriteCheckpoint(result.checkpoint, learner_agent, req.config, result.env_steps, result.learner_steps, backbone.get());

@@ -32,6 +32,15 @@
 namespace hilserl {
 
 struct TrainOptions {
+  // What learns (REFERENCE.md section 1, Table 2):
+  //   hil_serl   SAC/RLPD on half demo, half RL batches (the method);
+  //   bc         behaviour cloning on the demos only: `bc_steps` supervised updates, no
+  //              env interaction, then the final checkpoint and evaluation;
+  //   hg_dagger  BC pretraining (`bc_steps`), then the policy acts (deterministically)
+  //              with the operator correcting it, and is refit by supervised learning on
+  //              the demos plus every correction (the demo buffer) as the data comes in.
+  std::string method = "hil_serl";
+  int bc_steps = 2000;                // supervised updates before acting (bc, hg_dagger)
   int64_t env_steps = 20000;          // total environment steps
   int64_t training_starts = 100;      // RL transitions before the first update
   int batch_size = 256;
@@ -179,6 +188,10 @@ std::unique_ptr<nn::FrozenBackbone> MakeBackbone(const AgentSetup& setup, const 
 // The agent's deterministic policy as a PolicyFn for `env` (observations encoded by the
 // backbone when there is one, then flattened).
 PolicyFn AgentPolicy(const Env& env, SacAgent& agent, nn::FrozenBackbone* backbone = nullptr);
+// The agent's input row [1, obs_dim] for an observation of `env` (what AgentPolicy feeds
+// it): for analysis tools that query the critic or the policy's distribution.
+std::function<torch::Tensor(const Observation&)> AgentInputFn(const Env& env, SacAgent& agent,
+                                                             nn::FrozenBackbone* backbone = nullptr);
 
 // Deterministic evaluation of a trained agent on `env`.
 RolloutSummary Evaluate(Env& env, SacAgent& agent, const RolloutOptions& options,

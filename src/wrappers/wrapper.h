@@ -24,6 +24,7 @@ class Wrapper : public Env {
     return inner_->RenderCamera(camera, width, height);
   }
   StateMap privileged_state() const override { return inner_->privileged_state(); }
+  bool Perturb(const std::string& kind, uint64_t seed) override { return inner_->Perturb(kind, seed); }
   Action FromBaseAction(const Action& base_action) const final {
     return FromInnerAction(inner_->FromBaseAction(base_action));
   }
