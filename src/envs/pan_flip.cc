@@ -162,7 +162,7 @@ struct PanFlipExpertOptions {
   double toss_force_x = 0.0;   // N along the handle (world x at the start), away from the hand
   double toss_torque = 12.0;   // N m, pitching the pan's far edge up
   int toss_steps = 1;
-  int wait_steps = 2;          // steps to settle before tossing
+  int wait_steps = 0;          // steps before tossing (0: the observed state decides, not the clock)
   double level_kp = 40.0;      // N m per rad of pan tilt while catching
   double level_kd = 3.0;       // N m s / rad
   double catch_kp = 300.0;     // N per m between the pan centre and the landing point
