@@ -254,6 +254,31 @@ TEST(MakeEnvTest, RejectsUnknownKeysAndTasks) {
 }
 
 
+// Two arms: the relative frame treats each arm in its own frame and the gripper penalty
+// counts each gripper; the scripted expert still solves the task through the full stack.
+TEST(MakeEnvTest, TwoArmStackWithRelativeFramesKeepsTheExpertWorking) {
+  TaskConfig config = TaskConfig::Load("handover", {"wrappers.relative_frame=true"});
+  auto env = MakeEnv(config);
+  auto expert = MakeExpert(config);
+  Observation obs = env->Reset(4);
+  expert->Reset(4);
+  for (const char* p : {"left_tcp_pose", "right_tcp_pose"}) {
+    const auto& pose = obs.Proprio(p);
+    for (int i = 0; i < 3; ++i) EXPECT_NEAR(pose[i], 0.0f, 1e-5f) << p << " starts at the origin of its own frame";
+  }
+  bool success = false;
+  double penalties = 0;
+  for (int t = 0; t < 200 && !success; ++t) {
+    const StepResult r = env->Step(ExpertActionFor(*env, *expert));
+    penalties += r.info.at("grasp_penalty");
+    success = r.info.count("success") && r.info.at("success") > 0.5;
+    if (r.terminated || r.truncated) break;
+  }
+  EXPECT_TRUE(success);
+  // Each arm closes once and opens once: four gripper changes.
+  EXPECT_NEAR(penalties, 4 * -0.02, 1e-9);
+}
+
 TEST(RewardClassifierWrapperTest, ClassifierDecidesRewardAndTerminationAndIsScoredAgainstTruth) {
   TaskConfig config = TaskConfig::Load("pick_cube", {"env.obs_mode=state"});
   // The classifier's verdicts, in order; it must see a rendered 64x64 wrist frame.
