@@ -8,7 +8,7 @@ BUILD_TYPE ?= Release
 OUT ?= out
 DEMO_DEMOS ?= 20
 
-.PHONY: all deps configure build test demo demo-state bench clean
+.PHONY: all deps configure build test demo demo-state task-videos bench clean
 
 all: build
 
@@ -61,6 +61,15 @@ demo-state: build
 	./$(BUILD_DIR)/hilserl train --task pick_cube --obs state --demos $(OUT)/demo_state/demos.h5 \
 	    --operator scripted --steps $(DEMO_STATE_STEPS) --run-dir $(OUT)/demo_state/run --set train.eval_episodes=0
 	./$(BUILD_DIR)/hilserl eval --checkpoint $(OUT)/demo_state/run --episodes 100 --json $(OUT)/demo_state/eval.json
+
+# One video per task of the scripted expert (two episodes, every camera of the task side
+# by side): out/videos/<task>.mp4.
+TASKS = pick_cube peg_insertion usb_grasp_insert handover dashboard pan_flip
+task-videos: build
+	mkdir -p $(OUT)/videos
+	for t in $(TASKS); do ./$(BUILD_DIR)/hilserl rollout --task $$t --policy scripted --obs pixels --episodes 2 \
+	    --no-progress --video $(OUT)/videos/$$t.mp4 > /dev/null || exit 1; done
+	@echo "videos in $(OUT)/videos/"
 
 bench: build
 	mkdir -p $(OUT)
