@@ -181,5 +181,44 @@ TEST(SacTest, EncoderIsTrainedByTheCriticOnlyAndTravelsWithTheActorWeights) {
   EXPECT_TRUE(torch::equal(a.Act(s, true), b.Act(s, true)));  // no dropout when acting
 }
 
+// Behaviour cloning: the deterministic action moves to the demonstrated one, the grasp
+// head learns the demonstrated gripper command, and the critics are not touched.
+TEST(SacTest, BcUpdateImitatesActionsAndGripperCommandsWithoutTouchingTheCritic) {
+  torch::manual_seed(3);
+  SacOptions o;
+  o.hidden = {32, 32};
+  o.grippers = 1;
+  SacAgent agent(3, 3, o);
+  TrainBatch b;
+  b.obs = torch::randn({64, 3});
+  b.next_obs = b.obs;
+  // Target: continuous actions = 0.6 * tanh of the first two obs components; gripper closes
+  // (-1) when obs[2] > 0, opens (+1) otherwise.
+  b.actions = torch::cat({0.6 * torch::tanh(b.obs.slice(1, 0, 2)),
+                          torch::where(b.obs.slice(1, 2, 3) > 0, -torch::ones({64, 1}), torch::ones({64, 1}))}, 1);
+  b.rewards = torch::zeros({64});
+  b.terminated = torch::zeros({64});
+  b.grasp_penalty = torch::zeros({64});
+  const nn::TensorMap before = agent.Weights();
+  const double first = agent.BcUpdate(b).actor_loss;
+  UpdateInfo info;
+  for (int i = 0; i < 400; ++i) info = agent.BcUpdate(b);
+  EXPECT_LT(info.actor_loss, first - 1.0);
+  EXPECT_LT(info.grasp_loss, 0.2);
+  const torch::Tensor a = agent.Act(b.obs, /*deterministic=*/true);
+  EXPECT_LT((a.slice(1, 0, 2) - b.actions.slice(1, 0, 2)).abs().mean().item<double>(), 0.1);
+  EXPECT_GT((a.select(1, 2) == b.actions.select(1, 2)).to(torch::kFloat).mean().item<double>(), 0.9);
+  const nn::TensorMap after = agent.Weights();
+  for (const auto& [k, v] : before) {
+    if (k.rfind("critic", 0) == 0) {
+      EXPECT_TRUE(torch::equal(v, after.at(k))) << k << " changed";
+    }
+  }
+  // Eq. 1 of the paper at one state: a variance, never negative.
+  const auto [q, var] = agent.QUnderActionNoise(b.obs.slice(0, 0, 1), 50, 0.2);
+  EXPECT_TRUE(std::isfinite(q));
+  EXPECT_GE(var, 0.0);
+}
+
 }  // namespace
 }  // namespace hilserl
