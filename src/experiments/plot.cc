@@ -160,6 +160,11 @@ std::string ColorMap(double t) {
 
 void WriteLinePlot(const std::string& path, const std::vector<LinePanel>& panels, int pw, int ph) {
   std::ostringstream o;
+  // The legend goes under the axes (two columns), so it never hides a curve.
+  size_t most = 0;
+  for (const auto& p : panels) most = std::max(most, p.series.size());
+  const int legend_rows = static_cast<int>((most + 1) / 2);
+  const int legend_h = legend_rows > 0 ? 8 + 15 * legend_rows : 0;
   for (size_t p = 0; p < panels.size(); ++p) {
     const LinePanel& panel = panels[p];
     double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = x0, y1 = -x0;
@@ -204,14 +209,15 @@ void WriteLinePlot(const std::string& path, const std::vector<LinePanel>& panels
         pts += fmt::format("{:.1f},{:.1f} ", f.X(s.x[i]), f.Y(std::clamp(s.y[i], f.y0, f.y1)));
       }
       flush();
-      // Legend entry.
-      const double lx = f.ox + kMarginLeft + 8, ly = f.oy + kMarginTop + 14 + 15.0 * static_cast<double>(k);
+      // Legend entry, under the panel.
+      const double lx = f.ox + 12 + static_cast<double>(k % 2) * (pw / 2.0);
+      const double ly = ph + 14 + 15.0 * static_cast<double>(k / 2);
       o << fmt::format("<line x1='{:.1f}' y1='{:.1f}' x2='{:.1f}' y2='{:.1f}' stroke='{}' stroke-width='2.5'/>\n", lx,
                        ly - 4, lx + 16, ly - 4, color);
       o << fmt::format("<text x='{:.1f}' y='{:.1f}' font-size='11'>{}</text>\n", lx + 20, ly, Escape(s.name));
     }
   }
-  Write(path, static_cast<double>(pw) * std::max<size_t>(1, panels.size()), ph, o.str());
+  Write(path, static_cast<double>(pw) * std::max<size_t>(1, panels.size()), ph + legend_h, o.str());
 }
 
 void WriteScatterPlot(const std::string& path, const std::vector<ScatterPanel>& panels, int pw, int ph) {
