@@ -459,13 +459,22 @@ StateMap ArmSimEnv::privileged_state() const {
 bool ArmSimEnv::Perturb(const std::string& kind, uint64_t seed) {
   Rng rng(seed ^ 0x9e27b5ULL);
   if (kind == "open_gripper") {
+    // A person pulls the fingers open while the arms hold still: the held object drops.
+    // Setting the command alone would not do: the policy's next gripper action would
+    // overwrite it before the fingers moved.
     bool any = false;
     for (ArmState& a : arms_) {
       if (!a.gripper_action) continue;
       a.gripper_command = 1.0;
       any = true;
     }
-    return any;
+    if (!any) return false;
+    for (ArmState& a : arms_) {
+      a.target = a.arm->TcpPose(data_.get());
+      a.wrench.setZero();
+    }
+    Settle(std::max(options_.gripper_stroke_time, 0.0) + 0.3);
+    return true;
   }
   if (kind == "move_object") {
     if (!MoveTaskObject(rng)) return false;

@@ -119,7 +119,9 @@ class ArmSimEnv : public Env {
   std::vector<std::string> camera_names() const override;
   Image RenderCamera(const std::string& camera, int width, int height) override;
   StateMap privileged_state() const override;
-  // "open_gripper": every gripper's command opens; "move_object": MoveTaskObject.
+  // "open_gripper": every gripper is pulled open while the arms hold their pose (the
+  // stroke time + 0.3 s of simulated time pass, outside the episode's steps), so a held
+  // object drops; "move_object": MoveTaskObject.
   bool Perturb(const std::string& kind, uint64_t seed) override;
 
   // For tests and tools. Arm i (0 = the only arm of a single-arm scene).

@@ -56,8 +56,9 @@ class Env {
 
   // Disturbs the running episode the way a person would in a robustness test (the
   // paper's Fig. 4): "move_object" displaces the task's object (if nothing holds it),
-  // "open_gripper" opens every gripper. Returns false if this env cannot do `kind`.
-  // Simulation only; `seed` makes the disturbance reproducible.
+  // "open_gripper" pulls every gripper open. Returns false if this env cannot do `kind`.
+  // Simulation only; `seed` makes the disturbance reproducible. The policy sees its effect
+  // in the observation of its next Step (one control period late, like a sensor delay).
   virtual bool Perturb(const std::string& kind, uint64_t seed) {
     (void)kind;
     (void)seed;

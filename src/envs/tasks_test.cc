@@ -206,5 +206,44 @@ TEST(TaskSuiteTest, ForceLimitedPressingKeepsThePegStraightButHardShovingTiltsIt
   EXPECT_GT(hard_tilt, soft_tilt);
 }
 
+// Env::Perturb (the robustness test of eval --perturb): a person moves the object while it
+// lies on the table, never out of the grasp; the gripper can be forced open; tasks without
+// the object or gripper say so instead of pretending.
+TEST(TaskSuiteTest, PerturbationsMoveTheObjectOnTheTableAndOpenTheGripper) {
+  Task t = Load("pick_cube");
+  t.env->Reset(3);
+  const std::vector<double> before = t.env->privileged_state().at("cube_pos");
+  ASSERT_TRUE(t.env->Perturb("move_object", 7));
+  const std::vector<double> after = t.env->privileged_state().at("cube_pos");
+  EXPECT_GT(std::hypot(after[0] - before[0], after[1] - before[1]), 1e-3) << "the cube moved";
+  EXPECT_NEAR(after[2], before[2], 1e-3) << "on the table";
+  EXPECT_FALSE(t.env->Perturb("no_such_perturbation", 7));
+
+  // Once the expert holds the cube in the air, it cannot be moved, but the gripper opens.
+  t.expert->Reset(3);
+  t.env->Reset(3);
+  bool lifted = false;
+  for (int step = 0; step < 100 && !lifted; ++step) {
+    const StepResult r = t.env->Step(t.expert->Act(t.env->privileged_state(), t.env->action_space()));
+    lifted = t.env->privileged_state().at("cube_pos")[2] > before[2] + 0.03;
+    if (r.terminated) break;
+  }
+  ASSERT_TRUE(lifted);
+  EXPECT_FALSE(t.env->Perturb("move_object", 7));
+  const std::vector<double> tcp = t.env->privileged_state().at("tcp_pos");
+  ASSERT_TRUE(t.env->Perturb("open_gripper", 7));
+  const StateMap s = t.env->privileged_state();
+  EXPECT_EQ(s.at("gripper_command")[0], 1.0);
+  EXPECT_GT(s.at("gripper_opening")[0], 0.9) << "the fingers opened at once";
+  EXPECT_LT(s.at("cube_pos")[2], before[2] + 0.01) << "the cube fell";
+  for (int k = 0; k < 3; ++k) EXPECT_NEAR(s.at("tcp_pos")[k], tcp[k], 0.01) << "the arm held its pose";
+
+  // The pregrasped peg has neither a free object nor a gripper action.
+  Task peg = Load("peg_insertion");
+  peg.env->Reset(0);
+  EXPECT_FALSE(peg.env->Perturb("move_object", 1));
+  EXPECT_FALSE(peg.env->Perturb("open_gripper", 1));
+}
+
 }  // namespace
 }  // namespace hilserl

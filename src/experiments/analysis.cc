@@ -74,10 +74,12 @@ AnalysisResult AnalyzeRun(const std::string& run_dir, const std::string& out_dir
   std::optional<ProgressBar> bar;
   if (o.progress) bar.emplace("analyze", static_cast<int64_t>(found.size()) * o.episodes);
   int done = 0;
+  VectorSpace final_action_space;  // of the final checkpoint's env: names the plotted components
   for (size_t c = 0; c < found.size(); ++c) {
     const bool last = c + 1 == found.size();
     LoadedPolicy p = LoadCheckpoint(found[c].second.string());
     auto input = AgentInputFn(*p.env, *p.agent, p.backbone.get());
+    if (last) final_action_space = p.env->action_space();
     torch::manual_seed(o.seed);
     std::vector<EpisodeTrace> eps;
     int wins = 0;
@@ -182,12 +184,22 @@ AnalysisResult AnalyzeRun(const std::string& run_dir, const std::string& out_dir
   // ---- policy mean and std over time, a few successful episodes of the final policy
   plot::LinePanel mean_panel{{"policy mean (tanh) per action component", "step", "normalised action", 0, 0, -1.05, 1.05}, {}};
   plot::LinePanel std_panel{{"policy std (pre-tanh) per action component", "step", "std", 0, 0, 0, 0}, {}};
+  // One colour per action component (named in the legend once), one line per episode.
+  static const char* kComponentColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
+                                           "#9467bd", "#8c564b", "#e377c2", "#17becf"};
+  const VectorSpace& action_space = final_action_space;
+  const std::vector<int> continuous = ContinuousIndices(action_space);
   int shown = 0;
   for (const auto& tr : traces.back()) {
     if (!tr.success || shown >= o.trajectories) continue;
     const size_t dims = tr.steps.empty() ? 0 : tr.steps[0].mean.size();
     for (size_t d = 0; d < dims; ++d) {
-      plot::Series m{fmt::format("ep {} a{}", shown + 1, d), {}, {}, {}, ""}, s = m;
+      std::string name;
+      if (shown == 0) {
+        name = dims == continuous.size() ? action_space.labels[static_cast<size_t>(continuous[d])]
+                                         : fmt::format("a{}", d);
+      }
+      plot::Series m{name, {}, {}, {}, kComponentColors[d % 8]}, s = m;
       for (size_t t = 0; t < tr.steps.size(); ++t) {
         m.x.push_back(static_cast<double>(t));
         m.y.push_back(tr.steps[t].mean[d]);

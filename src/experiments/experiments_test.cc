@@ -44,6 +44,12 @@ TEST(PlotTest, LinePlotDrawsEverySeriesAndBreaksLinesAtNan) {
   EXPECT_EQ(Count(svg, "<polyline"), 3u) << "series a is split by its NaN";
   EXPECT_EQ(Count(svg, "<polygon"), 1u) << "one band";
   EXPECT_NE(svg.find("HG-DAgger &lt;x&gt;"), std::string::npos) << "legend text is escaped";
+  // An unnamed series is drawn but gets no legend entry (legend swatches are <line>s).
+  plot::Series unnamed{"", {1, 2}, {0.4, 0.6}, {}, "#000000"};
+  plot::WriteLinePlot((dir / "u.svg").string(), {{{"success", "episode", "rate", 0, 0, 0, 1}, {a, unnamed}}});
+  const std::string usvg = Slurp((dir / "u.svg").string());
+  EXPECT_EQ(Count(usvg, "<polyline"), 3u);
+  EXPECT_EQ(Count(usvg, "stroke-width='2.5'"), 1u) << "one legend swatch, for the named series";
   EXPECT_EQ(plot::ColorMap(0.0), "#440154");
   EXPECT_EQ(plot::ColorMap(1.0), "#fde725");
   plot::HeatmapPanel bad;

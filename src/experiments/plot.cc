@@ -161,8 +161,13 @@ std::string ColorMap(double t) {
 void WriteLinePlot(const std::string& path, const std::vector<LinePanel>& panels, int pw, int ph) {
   std::ostringstream o;
   // The legend goes under the axes (two columns), so it never hides a curve.
+  // Unnamed series get no legend entry.
   size_t most = 0;
-  for (const auto& p : panels) most = std::max(most, p.series.size());
+  for (const auto& p : panels) {
+    size_t named = 0;
+    for (const Series& s : p.series) named += s.name.empty() ? 0 : 1;
+    most = std::max(most, named);
+  }
   const int legend_rows = static_cast<int>((most + 1) / 2);
   const int legend_h = legend_rows > 0 ? 8 + 15 * legend_rows : 0;
   for (size_t p = 0; p < panels.size(); ++p) {
@@ -179,6 +184,7 @@ void WriteLinePlot(const std::string& path, const std::vector<LinePanel>& panels
     if (!std::isfinite(y0)) y0 = 0, y1 = 1;
     const Frame f = MakeFrame(static_cast<double>(p) * pw, 0, pw, ph, panel.axes, x0, x1, y0, y1);
     DrawAxes(o, f, panel.axes);
+    size_t legend_k = 0;
     for (size_t k = 0; k < panel.series.size(); ++k) {
       const Series& s = panel.series[k];
       const std::string color = s.color.empty() ? kPalette[k % 8] : s.color;
@@ -210,8 +216,10 @@ void WriteLinePlot(const std::string& path, const std::vector<LinePanel>& panels
       }
       flush();
       // Legend entry, under the panel.
-      const double lx = f.ox + 12 + static_cast<double>(k % 2) * (pw / 2.0);
-      const double ly = ph + 14 + 15.0 * static_cast<double>(k / 2);
+      if (s.name.empty()) continue;
+      const size_t slot = legend_k++;
+      const double lx = f.ox + 12 + static_cast<double>(slot % 2) * (pw / 2.0);
+      const double ly = ph + 14 + 15.0 * static_cast<double>(slot / 2);
       o << fmt::format("<line x1='{:.1f}' y1='{:.1f}' x2='{:.1f}' y2='{:.1f}' stroke='{}' stroke-width='2.5'/>\n", lx,
                        ly - 4, lx + 16, ly - 4, color);
       o << fmt::format("<text x='{:.1f}' y='{:.1f}' font-size='11'>{}</text>\n", lx + 20, ly, Escape(s.name));

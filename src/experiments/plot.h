@@ -10,7 +10,7 @@
 namespace hilserl::plot {
 
 struct Series {
-  std::string name;
+  std::string name;  // "" = no legend entry
   std::vector<double> x, y;
   std::vector<double> band;  // optional: +- half-width around y (e.g. std over seeds)
   std::string color;         // "" = from the palette
