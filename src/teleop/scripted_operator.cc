@@ -20,10 +20,12 @@ void ScriptedOperatorOptions::Validate() const {
     throw InvalidArgument("operator: 'takeover_probability' must be in [0, 1]");
   }
   if (!(noise >= 0)) throw InvalidArgument("operator: 'noise' must be >= 0");
+  if (!(max_relative_error >= 0)) throw InvalidArgument("operator: 'max_relative_error' must be >= 0 (0 = off)");
 }
 
 void ScriptedOperatorOptions::Load(ConfigNode& node) {
   node.Get("disagreement_threshold", &disagreement_threshold);
+  node.Get("max_relative_error", &max_relative_error);
   node.Get("patience", &patience);
   node.Get("takeover_steps", &takeover_steps);
   node.Get("takeover_probability", &takeover_probability);
@@ -59,14 +61,18 @@ OperatorDecision ScriptedOperator::Decide(Env& env, const Action& policy_action)
 
   // How far apart are the two? Direction of the continuous components (translation and
   // rotation, or wrench) and the gripper commands.
-  double dot = 0, np = 0, ne = 0;
+  double dot = 0, np = 0, ne = 0, nd = 0;
   for (int i : continuous_) {
     dot += policy_action[i] * expert[i];
     np += policy_action[i] * policy_action[i];
     ne += expert[i] * expert[i];
+    nd += (policy_action[i] - expert[i]) * (policy_action[i] - expert[i]);
   }
   // A near-zero expert action (e.g. waiting for the gripper) carries no direction.
   bool disagree = ne > 1e-4 && (np < 1e-8 || dot / std::sqrt(np * ne) < options_.disagreement_threshold);
+  if (options_.max_relative_error > 0 && ne > 1e-4) {
+    disagree |= std::sqrt(nd) > options_.max_relative_error * std::sqrt(ne);
+  }
   for (int g : grippers_) {
     const float pg = policy_action[g], eg = expert[g];
     disagree |= (eg <= -0.5f && pg >= 0.5f) || (eg >= 0.5f && pg <= -0.5f);

@@ -8,7 +8,8 @@
 //    similarity of the continuous components - translation and rotation, or wrench - and
 //    the gripper commands);
 //  - after `patience` consecutive steps of disagreement (similarity below
-//    `disagreement_threshold`, or opposite gripper commands) it takes over with probability
+//    `disagreement_threshold`, a relative error above `max_relative_error` if that is set,
+//    or opposite gripper commands) it takes over with probability
 //    `takeover_probability * (1 - recent_success_rate)`;
 //  - a takeover lasts `takeover_steps` steps, during which the expert's action (plus
 //    optional Gaussian `noise`, as a human is not exact) is applied and marked intervened;
@@ -33,6 +34,10 @@ namespace hilserl {
 
 struct ScriptedOperatorOptions {
   double disagreement_threshold = 0.3;
+  // Also disagree when |policy - expert| > max_relative_error * |expert| over the
+  // continuous components (0 = direction only). For dynamic tasks, where a toss in the
+  // right direction but of the wrong strength fails.
+  double max_relative_error = 0.0;
   int patience = 2;
   int takeover_steps = 6;
   double takeover_probability = 1.0;

@@ -61,6 +61,35 @@ TEST(ScriptedOperatorTest, LeavesAGoodPolicyAloneAndBacksOffWithSuccess) {
   for (int t = 0; t < 20; ++t) EXPECT_FALSE(s.op->Decide(*s.env, BadPolicy()).intervened);
 }
 
+// The expert's action scaled down: the right direction, a third of the strength.
+Action Timid(const Action& expert) {
+  Action a = expert;
+  for (size_t i = 0; i + 1 < a.size(); ++i) a[i] *= 0.3f;  // the last component is the gripper
+  return a;
+}
+
+TEST(ScriptedOperatorTest, MaxRelativeErrorAlsoCorrectsTheStrengthOfAnAction) {
+  for (const double tolerance : {0.0, 0.2}) {
+    ScriptedOperatorOptions o;
+    o.noise = 0.0;
+    o.patience = 1;
+    o.max_relative_error = tolerance;
+    OperatorRig s(o);
+    auto expert = MakeExpert(s.config);
+    s.env->Reset(5);
+    expert->Reset(5);
+    s.op->StartEpisode(5, 0.0);
+    // At the start the expert moves at full speed towards the cube: a timid copy points the
+    // same way (cosine 1) but is 70% off in size.
+    const Action timid = Timid(ExpertActionFor(*s.env, *expert));
+    const OperatorDecision d = s.op->Decide(*s.env, timid);
+    EXPECT_EQ(d.intervened, tolerance > 0) << "max_relative_error " << tolerance;
+  }
+  ScriptedOperatorOptions bad;
+  bad.max_relative_error = -1;
+  EXPECT_THROW(bad.Validate(), InvalidArgument);
+}
+
 TEST(ScriptedOperatorTest, OptionsAreValidated) {
   ScriptedOperatorOptions o;
   o.takeover_steps = 0;
