@@ -3,6 +3,11 @@
 
 #include <CLI/CLI.hpp>
 
+namespace hilserl {
+struct RolloutOptions;
+struct RolloutSummary;
+}  // namespace hilserl
+
 namespace hilserl::cli {
 
 void AddRolloutCommand(CLI::App& app);
@@ -15,5 +20,10 @@ void AddClassifierCommands(CLI::App& app);
 void AddActorCommand(CLI::App& app);
 void AddExperimentCommand(CLI::App& app);
 void AddAnalyzeCommand(CLI::App& app);
+
+// --perturb / --perturb-step (eval and rollout), and what they report.
+void AddPerturbOptions(CLI::App* cmd, RolloutOptions* options);
+int CountPerturbed(const RolloutSummary& summary);
+void PrintPerturbation(const RolloutOptions& options, const RolloutSummary& summary);
 
 }  // namespace hilserl::cli

@@ -44,26 +44,17 @@ void Run(Flags f) {
   std::cout << fmt::format("success rate     {:.1f}% ({}/{})\n", 100 * s.success_rate, successes, s.episodes.size());
   std::cout << fmt::format("cycle time       {:.2f} s (mean over successful episodes)\n", s.mean_cycle_time_s);
   std::cout << fmt::format("mean return      {:.3f}\n", s.mean_return);
-  if (!f.options.perturb.empty()) {
-    int perturbed = 0;
-    for (const auto& e : s.episodes) perturbed += e.perturbed ? 1 : 0;
-    std::cout << fmt::format("perturbation     {} after step {} in {} of {} episodes\n", f.options.perturb,
-                             f.options.perturb_step, perturbed, s.episodes.size());
-  }
+  PrintPerturbation(f.options, s);
   if (!f.json.empty()) {
     std::vector<int> lengths;
-    int perturbed = 0;
-    for (const auto& e : s.episodes) {
-      lengths.push_back(e.steps);
-      perturbed += e.perturbed ? 1 : 0;
-    }
+    for (const auto& e : s.episodes) lengths.push_back(e.steps);
     nlohmann::json j = {{"checkpoint", dir}, {"task", p.env->name()}, {"episodes_run", s.episodes.size()},
                         {"success_rate", s.success_rate}, {"cycle_time_s", s.mean_cycle_time_s},
                         {"control_dt_s", p.env->control_dt()}, {"mean_return", s.mean_return},
                         {"episode_lengths", lengths}};
     if (!f.options.perturb.empty()) {
       j["perturbation"] = {{"kind", f.options.perturb}, {"after_step", f.options.perturb_step},
-                           {"episodes_perturbed", perturbed}};
+                           {"episodes_perturbed", CountPerturbed(s)}};
     }
     for (const auto& e : s.episodes) {
       j["episodes"].push_back({{"seed", e.seed}, {"success", e.success}, {"steps", e.steps}, {"return", e.episode_return},
@@ -91,11 +82,7 @@ void AddEvalCommand(CLI::App& app) {
   cmd->add_option("--video", f->options.video_path, "Write an MP4 of the episodes");
   cmd->add_option("--set", f->overrides, "Override a config value (section.key=value), repeatable");
   cmd->add_option("--json", f->json, "Write a JSON report");
-  cmd->add_option("--perturb", f->options.perturb,
-                  "Disturb every episode once (robustness test): move_object or open_gripper")
-      ->check(CLI::IsMember({"move_object", "open_gripper"}));
-  cmd->add_option("--perturb-step", f->options.perturb_step, "Env steps before the disturbance")
-      ->check(CLI::Range(0, 100000))->capture_default_str();
+  AddPerturbOptions(cmd, &f->options);
   cmd->add_option("--trace", f->trace_every,
                   "Before evaluating, print state and action every N steps of one episode");
   cmd->add_flag("!--no-progress", f->options.progress, "Do not draw a progress bar");

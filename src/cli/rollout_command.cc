@@ -56,12 +56,7 @@ void Run(const RolloutFlags& f) {
   std::cout << fmt::format("success rate     {:.1f}% ({}/{})\n", 100.0 * s.success_rate, successes,
                            s.episodes.size());
   std::cout << fmt::format("cycle time       {:.2f} s (mean over successful episodes)\n", s.mean_cycle_time_s);
-  if (!f.options.perturb.empty()) {
-    int perturbed = 0;
-    for (const auto& e : s.episodes) perturbed += e.perturbed ? 1 : 0;
-    std::cout << fmt::format("perturbation     {} after step {} in {} of {} episodes\n", f.options.perturb,
-                             f.options.perturb_step, perturbed, s.episodes.size());
-  }
+  PrintPerturbation(f.options, s);
   std::cout << fmt::format("mean return      {:.3f}\n", s.mean_return);
   std::cout << fmt::format("env steps/s      {:.0f} ({} steps in {:.1f} s wall)\n",
                            s.total_steps / std::max(s.wall_time_s, 1e-9), s.total_steps, s.wall_time_s);
@@ -117,11 +112,7 @@ void AddRolloutCommand(CLI::App& app) {
   cmd->add_option("--set", flags->overrides,
                   "Override a config value, e.g. --set env.cube_yaw_range=0.5 (repeatable)");
   cmd->add_option("--trace", flags->trace_every, "Print privileged state and action every N steps");
-  cmd->add_option("--perturb", flags->options.perturb,
-                  "Disturb every episode once (robustness test): move_object or open_gripper")
-      ->check(CLI::IsMember({"move_object", "open_gripper"}));
-  cmd->add_option("--perturb-step", flags->options.perturb_step, "Env steps before the disturbance")
-      ->check(CLI::Range(0, 100000))->capture_default_str();
+  AddPerturbOptions(cmd, &flags->options);
   cmd->add_option("--json", flags->json_path, "Write a JSON report with per-episode results");
   cmd->add_flag("!--no-progress", flags->options.progress, "Do not draw a progress bar");
   cmd->callback([flags] { Run(*flags); });

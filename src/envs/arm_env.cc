@@ -473,7 +473,7 @@ bool ArmSimEnv::Perturb(const std::string& kind, uint64_t seed) {
       a.target = a.arm->TcpPose(data_.get());
       a.wrench.setZero();
     }
-    Settle(std::max(options_.gripper_stroke_time, 0.0) + 0.3);
+    Settle(options_.gripper_stroke_time + 0.3);  // validated >= 0
     return true;
   }
   if (kind == "move_object") {

@@ -185,10 +185,7 @@ AnalysisResult AnalyzeRun(const std::string& run_dir, const std::string& out_dir
   plot::LinePanel mean_panel{{"policy mean (tanh) per action component", "step", "normalised action", 0, 0, -1.05, 1.05}, {}};
   plot::LinePanel std_panel{{"policy std (pre-tanh) per action component", "step", "std", 0, 0, 0, 0}, {}};
   // One colour per action component (named in the legend once), one line per episode.
-  static const char* kComponentColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
-                                           "#9467bd", "#8c564b", "#e377c2", "#17becf"};
-  const VectorSpace& action_space = final_action_space;
-  const std::vector<int> continuous = ContinuousIndices(action_space);
+  const std::vector<int> continuous = ContinuousIndices(final_action_space);
   int shown = 0;
   for (const auto& tr : traces.back()) {
     if (!tr.success || shown >= o.trajectories) continue;
@@ -196,10 +193,10 @@ AnalysisResult AnalyzeRun(const std::string& run_dir, const std::string& out_dir
     for (size_t d = 0; d < dims; ++d) {
       std::string name;
       if (shown == 0) {
-        name = dims == continuous.size() ? action_space.labels[static_cast<size_t>(continuous[d])]
+        name = dims == continuous.size() ? final_action_space.labels[static_cast<size_t>(continuous[d])]
                                          : fmt::format("a{}", d);
       }
-      plot::Series m{name, {}, {}, {}, kComponentColors[d % 8]}, s = m;
+      plot::Series m{name, {}, {}, {}, plot::PaletteColor(d)}, s = m;
       for (size_t t = 0; t < tr.steps.size(); ++t) {
         m.x.push_back(static_cast<double>(t));
         m.y.push_back(tr.steps[t].mean[d]);

@@ -158,6 +158,8 @@ std::string ColorMap(double t) {
   return fmt::format("#{:02x}{:02x}{:02x}", c[0], c[1], c[2]);
 }
 
+std::string PaletteColor(std::size_t k) { return kPalette[k % 8]; }
+
 void WriteLinePlot(const std::string& path, const std::vector<LinePanel>& panels, int pw, int ph) {
   std::ostringstream o;
   // The legend goes under the axes (two columns), so it never hides a curve.
@@ -187,7 +189,7 @@ void WriteLinePlot(const std::string& path, const std::vector<LinePanel>& panels
     size_t legend_k = 0;
     for (size_t k = 0; k < panel.series.size(); ++k) {
       const Series& s = panel.series[k];
-      const std::string color = s.color.empty() ? kPalette[k % 8] : s.color;
+      const std::string color = s.color.empty() ? PaletteColor(k) : s.color;
       // Band first (under the line).
       if (!s.band.empty()) {
         std::string up, down;

@@ -4,6 +4,7 @@
 // labels and a legend or colour bar. Not thread-safe; each call writes one file.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,9 @@ struct HeatmapPanel {
   std::vector<double> values;  // ny * nx, row-major, row 0 = lowest y
 };
 void WriteHeatmaps(const std::string& path, const std::vector<HeatmapPanel>& panels, int panel_size = 260);
+
+// The k-th colour of the line palette (cycles after 8), as "#rrggbb".
+std::string PaletteColor(std::size_t k);
 
 // Colour of t in [0, 1] on the viridis-like map, as "#rrggbb".
 std::string ColorMap(double t);
