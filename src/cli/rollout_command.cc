@@ -23,6 +23,11 @@ struct RolloutFlags {
   std::vector<std::string> overrides;
   std::string json_path;
   int trace_every = 0;
+  // Takeover test: `before` drives the first `takeover_after` steps of every episode, then
+  // the scripted expert takes over from whatever state that left (0 = the expert throughout).
+  int takeover_after = 0;
+  std::string before = "random";
+  double before_noise = 0.5;  // std of the noise on the expert's normalised action ("noisy")
   RolloutOptions options;
 };
 
@@ -35,7 +40,28 @@ void Run(const RolloutFlags& f) {
   std::unique_ptr<ScriptedExpert> expert;
   PolicyFn policy;
   std::function<void(uint64_t)> on_reset;
-  if (f.policy == "scripted") {
+  if (f.takeover_after > 0) {
+    // The time limit counts from the takeover, so the expert gets the task's whole episode.
+    ConfigNode wrappers = config.Section("wrappers");
+    int limit = 0;
+    wrappers.Get("time_limit", &limit);
+    if (limit > 0) {
+      config.root.Set("wrappers.time_limit", std::to_string(limit + f.takeover_after));
+      env = MakeEnv(config);
+    }
+    expert = MakeExpert(config);
+    PolicyFn first = f.before == "random" ? RandomPolicy(f.options.seed)
+                                          : NoisyExpertPolicy(expert.get(), f.before_noise, f.options.seed);
+    PolicyFn then = ExpertPolicy(expert.get());
+    auto step = std::make_shared<int>(0);
+    policy = [first, then, step, n = f.takeover_after](Env& e, const Observation& obs) {
+      return (*step)++ < n ? first(e, obs) : then(e, obs);
+    };
+    on_reset = [&expert, step](uint64_t seed) {
+      expert->Reset(seed);
+      *step = 0;
+    };
+  } else if (f.policy == "scripted") {
     expert = MakeExpert(config);
     policy = ExpertPolicy(expert.get());
     on_reset = [&expert](uint64_t seed) { expert->Reset(seed); };
@@ -51,10 +77,22 @@ void Run(const RolloutFlags& f) {
   if (f.trace_every > 0) policy = TracedPolicy(policy, f.trace_every, std::cout);
   const RolloutSummary s = RunRollouts(*env, policy, f.options, on_reset);
 
-  int successes = 0;
-  for (const auto& e : s.episodes) successes += e.success ? 1 : 0;
+  int successes = 0, taken_over = 0, recovered = 0;
+  for (const auto& e : s.episodes) {
+    successes += e.success ? 1 : 0;
+    if (e.steps > f.takeover_after) {
+      ++taken_over;
+      recovered += e.success ? 1 : 0;
+    }
+  }
   std::cout << fmt::format("success rate     {:.1f}% ({}/{})\n", 100.0 * s.success_rate, successes,
                            s.episodes.size());
+  if (f.takeover_after > 0) {
+    std::cout << fmt::format("takeover         after {} steps of the {} policy: the expert took over in {} of {} "
+                             "episodes (the rest had ended) and succeeded in {} ({:.1f}%)\n",
+                             f.takeover_after, f.before, taken_over, s.episodes.size(), recovered,
+                             taken_over > 0 ? 100.0 * recovered / taken_over : 0.0);
+  }
   std::cout << fmt::format("cycle time       {:.2f} s (mean over successful episodes)\n", s.mean_cycle_time_s);
   PrintPerturbation(f.options, s);
   std::cout << fmt::format("mean return      {:.3f}\n", s.mean_return);
@@ -69,6 +107,10 @@ void Run(const RolloutFlags& f) {
     j["policy"] = f.policy;
     j["success_rate"] = s.success_rate;
     j["cycle_time_s"] = s.mean_cycle_time_s;
+    if (f.takeover_after > 0) {
+      j["takeover"] = {{"after_steps", f.takeover_after}, {"before", f.before}, {"taken_over", taken_over},
+                       {"recovered", recovered}};
+    }
     j["mean_return"] = s.mean_return;
     j["wall_time_s"] = s.wall_time_s;
     for (const auto& e : s.episodes) {
@@ -111,6 +153,17 @@ void AddRolloutCommand(CLI::App& app) {
   cmd->add_option("--cameras", flags->options.cameras, "Cameras to record (default: the observed ones)");
   cmd->add_option("--set", flags->overrides,
                   "Override a config value, e.g. --set env.cube_yaw_range=0.5 (repeatable)");
+  cmd->add_option("--takeover-after", flags->takeover_after,
+                  "Takeover test: the --before policy drives the first N steps of every episode, then the "
+                  "scripted expert takes over from that state (the time limit is extended by N)")
+      ->check(CLI::Range(0, 100000));
+  cmd->add_option("--before", flags->before, "Policy before the takeover: random, or noisy (the expert plus noise)")
+      ->check(CLI::IsMember({"random", "noisy"}))
+      ->capture_default_str();
+  cmd->add_option("--before-noise", flags->before_noise,
+                  "Noise of the noisy policy (std as a fraction of each action component's half range)")
+      ->check(CLI::Range(0.0, 10.0))
+      ->capture_default_str();
   cmd->add_option("--trace", flags->trace_every, "Print privileged state and action every N steps");
   AddPerturbOptions(cmd, &flags->options);
   cmd->add_option("--json", flags->json_path, "Write a JSON report with per-episode results");

@@ -450,6 +450,7 @@ StateMap ArmSimEnv::privileged_state() const {
     s[p + "home_pos"] = {a.home_pose.translation.x(), a.home_pose.translation.y(), a.home_pose.translation.z()};
     s[p + "gripper_opening"] = {a.arm->GripperOpening(data_.get())};
     s[p + "gripper_command"] = {a.gripper_command};
+    s[p + "gripper_setpoint"] = {a.gripper_setpoint};
   }
   s["time"] = {data_->time};
   AddTaskState(&s);
@@ -499,6 +500,41 @@ Pose TcpPoseFromState(const StateMap& state, const std::string& prefix) {
   const auto& p = StateValue(state, prefix + "tcp_pos", "expert");
   const auto& q = StateValue(state, prefix + "tcp_quat", "expert");
   return Pose(Eigen::Vector3d(p[0], p[1], p[2]), Eigen::Quaterniond(q[0], q[1], q[2], q[3]).normalized());
+}
+
+GripState ReadGrip(const StateMap& state, const std::string& prefix, bool centred, double min_held_opening) {
+  const double command = StateValue(state, prefix + "gripper_command", "expert")[0];
+  const double setpoint = StateValue(state, prefix + "gripper_setpoint", "expert")[0];
+  const double opening = StateValue(state, prefix + "gripper_opening", "expert")[0];
+  if (command >= 0.5) return setpoint >= 0.99 && opening > 0.85 ? GripState::kOpen : GripState::kOpening;
+  if (setpoint > 0.02) return GripState::kClosing;  // the stroke is still under way
+  return centred && opening > min_held_opening ? GripState::kHolding : GripState::kClosedEmpty;
+}
+
+GraspCommand ReachAndGrasp(const Eigen::Vector3d& p, const Eigen::Vector3d& target, GripState grip, bool centred,
+                           double hover, double xy_tolerance, double z_tolerance, bool aligned) {
+  const double xy = (p - target).head<2>().norm();
+  const bool low = p.z() < target.z() + 0.03;
+  const Eigen::Vector3d above(target.x(), target.y(), target.z() + hover);
+  const Eigen::Vector3d rise(p.x(), p.y(), std::max(p.z(), above.z()));
+  switch (grip) {
+    case GripState::kHolding:
+      return {p, -1.0f};
+    case GripState::kClosing:  // hold still while closing on the object; undo a closing on nothing
+      return centred ? GraspCommand{p, -1.0f} : GraspCommand{rise, 1.0f};
+    case GripState::kClosedEmpty:
+      return {rise, 1.0f};
+    case GripState::kOpening:  // the fingers must be open before going down onto the object
+      return {xy < 0.03 && low ? p : rise, 1.0f};
+    case GripState::kOpen:
+      break;
+  }
+  if (xy < 2 * xy_tolerance && aligned) {
+    const bool there = xy < xy_tolerance && std::abs(p.z() - target.z()) < z_tolerance;
+    return {target, there ? -1.0f : 1.0f};
+  }
+  if (low && xy > 2 * xy_tolerance) return {Eigen::Vector3d(p.x(), p.y(), above.z()), 1.0f};  // rise first
+  return {above, 1.0f};
 }
 
 Eigen::Quaterniond HomeRotationFromState(const StateMap& state, const std::string& prefix) {

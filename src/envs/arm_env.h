@@ -223,4 +223,27 @@ Eigen::Quaterniond HomeRotationFromState(const StateMap& state, const std::strin
 // A key of the privileged state; throws NotFound naming `who` and the key.
 const std::vector<double>& StateValue(const StateMap& state, const std::string& key, const std::string& who);
 
+// What arm p's parallel gripper is doing, read off the current state only (keys
+// p gripper_command, p gripper_setpoint, p gripper_opening), as a person watching it would
+// tell: open, opening, closing, closed on the object, or closed on nothing. `centred`: the
+// object's grasp point lies between the pads (the caller's geometric test);
+// `min_held_opening`: the opening fraction below which closed fingers hold nothing.
+// Experts decide what to do next from this, never from what they did before.
+enum class GripState { kOpen, kOpening, kClosing, kHolding, kClosedEmpty };
+GripState ReadGrip(const StateMap& state, const std::string& prefix, bool centred, double min_held_opening = 0.05);
+
+// One arm at tcp position `p` (m, world) going for the grasp point `target` from above,
+// decided by the current state only: it rises when low and off to the side, moves over
+// the target at `hover` above it, descends once within 2 x `xy_tolerance` and `aligned`
+// (e.g. the yaw matches), closes at the target (within `xy_tolerance` and `z_tolerance`),
+// holds still while the fingers close, and opens and rises after closing on nothing.
+// `goal` is where the tcp should go next; `gripper` in [-1, 1] (-1 close, 1 open). For
+// kHolding it returns {p, -1}: what to do with a held object is the caller's business.
+struct GraspCommand {
+  Eigen::Vector3d goal;
+  float gripper = 0.0f;
+};
+GraspCommand ReachAndGrasp(const Eigen::Vector3d& p, const Eigen::Vector3d& target, GripState grip, bool centred,
+                           double hover, double xy_tolerance, double z_tolerance, bool aligned = true);
+
 }  // namespace hilserl

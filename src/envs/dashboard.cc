@@ -142,7 +142,6 @@ struct DashboardExpertOptions {
   double max_step = 0.02;      // m of panel motion per step
   double max_turn = 0.06;      // rad of panel turn per step
   double lower_step = 0.006;   // m per step onto the pins
-  int close_steps = 6;
   double action_noise = 0.0;
 
   void Load(ConfigNode& node) {
@@ -152,21 +151,21 @@ struct DashboardExpertOptions {
     node.Get("max_step", &max_step);
     node.Get("max_turn", &max_turn);
     node.Get("lower_step", &lower_step);
-    node.Get("close_steps", &close_steps);
     node.Get("action_noise", &action_noise);
     node.CheckNoUnknownKeys();
     if (!(gain > 0 && gain <= 1)) throw InvalidArgument("dashboard expert: 'gain' must be in (0, 1]");
   }
 };
 
+// A state-feedback controller: what the arms do is decided by which handles are held and
+// where the panel is now, so it can take over at any point. Each free arm reaches for its
+// handle (turned with the panel); an arm holding a lifted panel alone lowers it back onto
+// the table; with both handles held the panel is lifted, carried over the pins, turned
+// square and lowered, backing up to realign when it drifts before the pins engage.
 class DashboardExpert final : public ScriptedExpert {
  public:
   explicit DashboardExpert(const DashboardExpertOptions& o) : o_(o) {}
-  void Reset(uint64_t seed) override {
-    rng_.Seed(seed ^ 0xda5b0a4dULL);
-    phase_ = Phase::kApproach;
-    wait_ = 0;
-  }
+  void Reset(uint64_t seed) override { rng_.Seed(seed ^ 0xda5b0a4dULL); }
 
   Action Act(const StateMap& s, const VectorSpace& space) override {
     const char* who = "dashboard expert";
@@ -177,15 +176,20 @@ class DashboardExpert final : public ScriptedExpert {
     const double yaw = StateValue(s, "panel_yaw", who)[0];
     const Eigen::Vector3d local = Vec3(StateValue(s, "panel_handle", who));
     const Eigen::Vector3d seat = Vec3(StateValue(s, "seat", who));
+    const char* prefix[2] = {"left_", "right_"};
     double grip_yaw[2];
-    for (int i = 0; i < 2; ++i) grip_yaw[i] = AngleDiff(Yaw(tcp[i].rotation), Yaw(home[i]));
+    bool centred[2], holds[2];
+    GripState state[2];
+    for (int i = 0; i < 2; ++i) {
+      grip_yaw[i] = AngleDiff(Yaw(tcp[i].rotation), Yaw(home[i]));
+      centred[i] = (tcp[i].translation - handle[i]).norm() < 0.015;
+      state[i] = ReadGrip(s, prefix[i], centred[i]);
+      holds[i] = state[i] == GripState::kHolding;
+    }
 
     Eigen::Vector3d goal[2] = {tcp[0].translation, tcp[1].translation};
     double yaw_goal[2] = {grip_yaw[0], grip_yaw[1]};
-    float grip = 0.0f;
-    auto over = [&](int i, double dz) -> Eigen::Vector3d { return handle[i] + Eigen::Vector3d(0, 0, dz); };
-    const double xy0 = (tcp[0].translation - handle[0]).head<2>().norm();
-    const double xy1 = (tcp[1].translation - handle[1]).head<2>().norm();
+    float grip[2] = {-1.0f, -1.0f};
     // Where the arms' handles go when the panel moves to (target, target_yaw): the arms
     // hold on, so each tcp keeps its offset to its handle.
     auto track = [&](const Eigen::Vector3d& target, double target_yaw) {
@@ -204,81 +208,52 @@ class DashboardExpert final : public ScriptedExpert {
       track(panel + d / o_.gain, yaw + dy / o_.gain);
     };
 
-    switch (phase_) {
-      case Phase::kApproach:
-        grip = 1.0f;
-        for (int i = 0; i < 2; ++i) {
-          goal[i] = over(i, o_.hover);
-          yaw_goal[i] = yaw;
-        }
-        if (xy0 < 0.004 && xy1 < 0.004 && std::abs(AngleDiff(yaw, grip_yaw[0])) < 0.03 &&
-            std::abs(AngleDiff(yaw, grip_yaw[1])) < 0.03) {
-          phase_ = Phase::kDescend;
-        }
-        break;
-      case Phase::kDescend:
-        grip = 1.0f;
-        for (int i = 0; i < 2; ++i) {
-          goal[i] = handle[i];
-          yaw_goal[i] = yaw;
-        }
-        if (xy0 > 0.01 || xy1 > 0.01) phase_ = Phase::kApproach;
-        if (std::abs(tcp[0].translation.z() - handle[0].z()) < 0.004 &&
-            std::abs(tcp[1].translation.z() - handle[1].z()) < 0.004) {
-          phase_ = Phase::kClose;
-          wait_ = 0;
-        }
-        break;
-      case Phase::kClose:
-        grip = -1.0f;
-        for (int i = 0; i < 2; ++i) goal[i] = handle[i];
-        if (++wait_ >= o_.close_steps) phase_ = Phase::kLift;
-        break;
-      case Phase::kLift: {
-        grip = -1.0f;
-        const Eigen::Vector3d up(panel.x(), panel.y(), seat.z() + o_.carry_height);
-        toward(up, yaw);
-        if (panel.z() > seat.z() + o_.carry_height - 0.01) phase_ = Phase::kCarry;
-        break;
-      }
-      case Phase::kCarry: {
-        grip = -1.0f;
-        const Eigen::Vector3d above(seat.x(), seat.y(), seat.z() + o_.carry_height);
+    if (holds[0] && holds[1]) {
+      const Eigen::Vector3d above(seat.x(), seat.y(), seat.z() + o_.carry_height);
+      const double xy_err = (panel - seat).head<2>().norm();
+      const bool engaged = xy_err < 0.004 && panel.z() < seat.z() + 0.028;  // the pins are in the holes
+      Eigen::Vector3d down = seat;
+      down.z() = std::max(seat.z() - 0.01, panel.z() - o_.lower_step);
+      if (engaged || (xy_err < 0.002 && std::abs(yaw) < 0.008 && panel.z() < above.z() + 0.01)) {
+        toward(down, 0.0);  // lower onto the pins
+      } else if (xy_err < 0.005 && std::abs(yaw) < 0.03) {
+        toward(Eigen::Vector3d(seat.x(), seat.y(), panel.z()), 0.0);  // over the pins: line up where it is
+      } else if (panel.z() < above.z() - 0.01 && xy_err > 0.01) {
+        toward(Eigen::Vector3d(panel.x(), panel.y(), above.z()), yaw);  // lift first
+      } else {
         toward(above, 0.0);
-        if ((panel - above).norm() < 0.003 && std::abs(yaw) < 0.008) phase_ = Phase::kLower;
-        break;
       }
-      case Phase::kLower: {
-        grip = -1.0f;
-        Eigen::Vector3d target = seat;
-        target.z() = std::max(seat.z() - 0.01, panel.z() - o_.lower_step);
-        toward(target, 0.0);
-        // Drifted off the pins' axes before they engaged: back up and realign.
-        if (panel.z() > seat.z() + 0.028 && ((panel - seat).head<2>().norm() > 0.002 || std::abs(yaw) > 0.012)) {
-          phase_ = Phase::kCarry;
+    } else {
+      const bool lifted = panel.z() > 0.01 && (panel - seat).head<2>().norm() > 0.02;
+      for (int i = 0; i < 2; ++i) {
+        if (holds[i]) {
+          // Holding alone: put a lifted panel back down, else hold still for the other arm.
+          if (lifted) goal[i] = tcp[i].translation - Eigen::Vector3d(0, 0, std::min(panel.z(), o_.max_step));
+          continue;
         }
-        break;
+        const bool aligned = std::abs(AngleDiff(yaw, grip_yaw[i])) < 0.03;
+        const GraspCommand c = ReachAndGrasp(tcp[i].translation, handle[i], state[i], centred[i], o_.hover, 0.004,
+                                             0.004, aligned);
+        goal[i] = c.goal;
+        grip[i] = c.gripper;
+        yaw_goal[i] = state[i] == GripState::kClosing ? grip_yaw[i] : yaw;
       }
     }
     Action a(space.size(), 0.0f);
-    const char* prefix[2] = {"left_", "right_"};
     for (int i = 0; i < 2; ++i) {
       Eigen::Vector3d d = o_.gain * (goal[i] - tcp[i].translation);
       if (o_.action_noise > 0) {
         for (int k = 0; k < 3; ++k) d[k] += o_.action_noise * rng_.Normal();
       }
-      SetArmAction(space, prefix[i], d, Eigen::Vector3d(0, 0, o_.gain * AngleDiff(yaw_goal[i], grip_yaw[i])), grip,
+      SetArmAction(space, prefix[i], d, Eigen::Vector3d(0, 0, o_.gain * AngleDiff(yaw_goal[i], grip_yaw[i])), grip[i],
                    &a);
     }
     return space.Clip(a);
   }
 
  private:
-  enum class Phase { kApproach, kDescend, kClose, kLift, kCarry, kLower };
   DashboardExpertOptions o_;
   Rng rng_;
-  Phase phase_ = Phase::kApproach;
-  int wait_ = 0;
 };
 
 }  // namespace

@@ -122,6 +122,8 @@ class Handover final : public ArmSimEnv {
     (*s)["bin_left"] = ToStd(bins_[0]);
     (*s)["bin_right"] = ToStd(bins_[1]);
     (*s)["bar_rest_height"] = {bar_half_.z()};
+    (*s)["bin_half_inner"] = {bin_half_inner_.x(), bin_half_inner_.y()};
+    (*s)["bin_rim"] = {bin_rim_};
   }
 
   Outcome Evaluate() override {
@@ -157,7 +159,6 @@ struct HandoverExpertOptions {
   double wait_height = 0.30;        // m, where the right arm waits
   std::vector<double> present_xy = {0.45, 0.0};
   double place_height = 0.07;       // m, bar centre height when releasing over the bin
-  int close_steps = 5;
   double action_noise = 0.0;
 
   void Load(ConfigNode& node) {
@@ -167,21 +168,21 @@ struct HandoverExpertOptions {
     node.Get("wait_height", &wait_height);
     node.GetFixed("present_xy", 2, &present_xy);
     node.Get("place_height", &place_height);
-    node.Get("close_steps", &close_steps);
     node.Get("action_noise", &action_noise);
     node.CheckNoUnknownKeys();
     if (!(gain > 0 && gain <= 1)) throw InvalidArgument("handover expert: 'gain' must be in (0, 1]");
   }
 };
 
+// A state-feedback controller: what each arm does is decided by who holds the bar and
+// where it is now, so it can take over at any point: a bar on the left side is picked
+// by the left arm and presented; a presented bar is taken by the right arm; once both
+// hold it the left lets go; the right carries it to its bin and lowers and releases it.
+// A bar dropped on the right side is picked up by the right arm directly.
 class HandoverExpert final : public ScriptedExpert {
  public:
   explicit HandoverExpert(const HandoverExpertOptions& o) : o_(o) {}
-  void Reset(uint64_t seed) override {
-    rng_.Seed(seed ^ 0x4a4d0e4eULL);
-    phase_ = Phase::kLeftApproach;
-    wait_ = 0;
-  }
+  void Reset(uint64_t seed) override { rng_.Seed(seed ^ 0x4a4d0e4eULL); }
 
   Action Act(const StateMap& s, const VectorSpace& space) override {
     const char* who = "handover expert";
@@ -191,125 +192,67 @@ class HandoverExpert final : public ScriptedExpert {
     const Eigen::Vector3d rg = Vec3(StateValue(s, "right_grasp_point", who));
     const Eigen::Vector3d bar = Vec3(StateValue(s, "bar_pos", who));
     const Eigen::Vector3d bin = Vec3(StateValue(s, "bin_right", who));
+    const auto& bin_half = StateValue(s, "bin_half_inner", who);
+    const double rim = StateValue(s, "bin_rim", who)[0];
     const double rest = StateValue(s, "bar_rest_height", who)[0];
     const Eigen::Vector3d present(o_.present_xy[0], o_.present_xy[1], o_.present_height);
-    Eigen::Vector3d lgoal = lp, rgoal = rp;
-    float lgrip = 0.0f, rgrip = 0.0f;
     // The right arm waits above the handover point, clear of the left arm, until it is needed.
     const Eigen::Vector3d wait(present.x() - kGraspOffset, present.y() - 0.08, o_.wait_height);
-    const bool left_holds = (lg - lp).norm() < 0.02;
-    const bool right_holds = (rg - rp).norm() < 0.02;
+    const bool lc = (lg - lp).norm() < 0.02, rc = (rg - rp).norm() < 0.02;
+    const GripState lstate = ReadGrip(s, "left_", lc), rstate = ReadGrip(s, "right_", rc);
+    const bool left_holds = lstate == GripState::kHolding, right_holds = rstate == GripState::kHolding;
+    const bool in_right_bin = std::abs(bar.x() - bin.x()) < bin_half[0] && std::abs(bar.y() - bin.y()) < bin_half[1] &&
+                              bar.z() < rim;
+    const bool at_rest = bar.z() < rest + 0.01;
 
-    switch (phase_) {
-      case Phase::kLeftApproach:
-        lgoal = lg + Eigen::Vector3d(0, 0, o_.hover);
-        if ((lp - lg).head<2>().norm() > 0.015 && lp.z() < lg.z() + 0.03) lgoal = Eigen::Vector3d(lp.x(), lp.y(), lg.z() + o_.hover);
-        lgrip = 1.0f;
-        rgoal = wait;
-        rgrip = 1.0f;
-        if ((lp - lg).head<2>().norm() < 0.006) phase_ = Phase::kLeftDescend;
-        break;
-      case Phase::kLeftDescend:
-        lgoal = lg;
-        lgrip = 1.0f;
-        rgoal = wait;
-        if ((lp - lg).head<2>().norm() > 0.012) phase_ = Phase::kLeftApproach;
-        if (std::abs(lp.z() - lg.z()) < 0.006) {
-          phase_ = Phase::kLeftClose;
-          wait_ = 0;
-        }
-        break;
-      case Phase::kLeftClose:
-        lgoal = lg;
-        lgrip = -1.0f;
-        rgoal = wait;
-        if (++wait_ >= o_.close_steps) phase_ = Phase::kPresent;
-        break;
-      case Phase::kPresent:
-        // Lift first, then bring the bar's centre to the handover point.
-        lgrip = -1.0f;
-        lgoal = lp + (present - bar);
-        if (bar.z() < rest + 0.08) lgoal.head<2>() = lp.head<2>();
-        rgoal = wait;
-        if (!left_holds) phase_ = Phase::kLeftApproach;  // dropped: start over
-        if ((bar - present).norm() < 0.012) phase_ = Phase::kRightApproach;
-        break;
-      case Phase::kRightApproach:
-        lgrip = -1.0f;
-        lgoal = lp + (present - bar);
-        rgoal = rg + Eigen::Vector3d(0, 0, o_.hover * 0.5);
-        rgrip = 1.0f;
-        if ((rp - rg).head<2>().norm() < 0.005) phase_ = Phase::kRightDescend;
-        break;
-      case Phase::kRightDescend:
-        lgrip = -1.0f;
-        lgoal = lp + (present - bar);
-        rgoal = rg;
-        rgrip = 1.0f;
-        if ((rp - rg).head<2>().norm() > 0.012) phase_ = Phase::kRightApproach;
-        if (std::abs(rp.z() - rg.z()) < 0.005) {
-          phase_ = Phase::kRightClose;
-          wait_ = 0;
-        }
-        break;
-      case Phase::kRightClose:
-        lgrip = -1.0f;
-        lgoal = lp;
-        rgoal = rg;
-        rgrip = -1.0f;
-        if (++wait_ >= o_.close_steps) {
-          phase_ = Phase::kLeftRelease;
-          wait_ = 0;
-        }
-        break;
-      case Phase::kLeftRelease:
-        lgrip = 1.0f;
-        lgoal = lp;
-        rgoal = rp;
-        rgrip = -1.0f;
-        if (++wait_ >= o_.close_steps) phase_ = Phase::kLeftRetreat;
-        break;
-      case Phase::kLeftRetreat:
-        lgrip = 1.0f;
-        lgoal = Eigen::Vector3d(lp.x(), lp.y() + 0.05, o_.wait_height);
-        rgoal = rp;
-        rgrip = -1.0f;
-        if (lp.z() > present.z() + 0.05) phase_ = Phase::kCarry;
-        break;
-      case Phase::kCarry: {
-        lgrip = 1.0f;
-        lgoal = Eigen::Vector3d(lp.x(), lp.y(), o_.wait_height);
-        rgrip = -1.0f;
+    auto grasp = [&](const Eigen::Vector3d& p, const Eigen::Vector3d& g, GripState st, bool c, double hover) {
+      return ReachAndGrasp(p, g, st, c, hover, 0.006, 0.006);
+    };
+    GraspCommand l{lp, 0.0f}, r{rp, 0.0f};
+    if (left_holds && right_holds) {
+      l = {lp, 1.0f};  // the handover: the left lets go, the right holds still
+      r = {rp, -1.0f};
+    } else if (right_holds) {
+      // The left gets out of the way first (up and back to its side), then the right
+      // carries the bar over its bin, lowers it and lets go.
+      const bool left_close = (lp - bar).norm() < 0.12 && lp.z() < bar.z() + 0.05;
+      l = {left_close ? Eigen::Vector3d(lp.x(), lp.y() + 0.05, o_.wait_height) : Eigen::Vector3d(lp.x(), lp.y(), o_.wait_height),
+           1.0f};
+      if (lstate != GripState::kOpen) l.goal = lp;  // fingers first, or the bar comes along
+      r = {rp, -1.0f};
+      if (!left_close) {
         const Eigen::Vector3d above(bin.x(), bin.y(), o_.present_height);
-        rgoal = rp + (above - bar);
-        if (!right_holds) phase_ = Phase::kRightRelease;
-        if ((bar - above).head<2>().norm() < 0.01) phase_ = Phase::kLower;
-        break;
-      }
-      case Phase::kLower: {
-        lgrip = 1.0f;
-        rgrip = -1.0f;
         const Eigen::Vector3d low(bin.x(), bin.y(), o_.place_height);
-        rgoal = rp + (low - bar);
-        if (bar.z() < o_.place_height + 0.006) {
-          phase_ = Phase::kRightRelease;
-          wait_ = 0;
+        if ((bar - above).head<2>().norm() > 0.01) {
+          r.goal = rp + (above - bar);
+          if (bar.z() < o_.place_height) r.goal.head<2>() = rp.head<2>();  // lift clear first
+        } else {
+          r.goal = rp + (low - bar);
+          if (bar.z() < o_.place_height + 0.006) r.gripper = 1.0f;  // low enough: release
         }
-        break;
       }
-      case Phase::kRightRelease:
-        lgrip = 1.0f;
-        rgrip = 1.0f;
-        rgoal = rp;
-        if (++wait_ >= o_.close_steps) phase_ = Phase::kRightRetreat;
-        break;
-      case Phase::kRightRetreat:
-        lgrip = 1.0f;
-        rgrip = 1.0f;
-        rgoal = Eigen::Vector3d(rp.x(), rp.y(), o_.present_height);
-        break;
+    } else if (left_holds) {
+      // The left lifts the bar and presents it at the handover point; once it is there the
+      // right goes for its end.
+      l = {lp + (present - bar), -1.0f};
+      if (bar.z() < rest + 0.08) l.goal.head<2>() = lp.head<2>();  // lift first
+      const bool presented = (bar - present).norm() < 0.015;
+      r = presented ? grasp(rp, rg, rstate, rc, 0.5 * o_.hover) : GraspCommand{wait, 1.0f};
+      if (!presented && rstate != GripState::kOpen) r.goal = rp;  // let go where it is first
+    } else if (in_right_bin) {
+      l = {Eigen::Vector3d(lp.x(), lp.y(), o_.wait_height), 1.0f};  // done: both clear away
+      r = {Eigen::Vector3d(rp.x(), rp.y(), std::max(rp.z(), o_.present_height)), 1.0f};
+    } else if (bar.y() > 0.0 || !at_rest) {
+      // The bar lies on the left side (or is still falling): the left picks it up.
+      l = grasp(lp, lg, lstate, lc, o_.hover);
+      r = rstate == GripState::kOpen ? GraspCommand{wait, 1.0f} : GraspCommand{rp, 1.0f};
+      if (!at_rest) l.goal = lp;  // wait for it to come to rest
+    } else {
+      // Dropped on the right side: the right picks it up and places it.
+      r = grasp(rp, rg, rstate, rc, o_.hover);
+      l = {Eigen::Vector3d(lp.x(), lp.y(), o_.wait_height), 1.0f};
     }
-    Eigen::Vector3d ld = o_.gain * (lgoal - lp), rd = o_.gain * (rgoal - rp);
+    Eigen::Vector3d ld = o_.gain * (l.goal - lp), rd = o_.gain * (r.goal - rp);
     if (o_.action_noise > 0) {
       for (int i = 0; i < 3; ++i) {
         ld[i] += o_.action_noise * rng_.Normal();
@@ -317,20 +260,14 @@ class HandoverExpert final : public ScriptedExpert {
       }
     }
     Action a(space.size(), 0.0f);
-    SetArmAction(space, "left_", ld, Eigen::Vector3d::Zero(), lgrip, &a);
-    SetArmAction(space, "right_", rd, Eigen::Vector3d::Zero(), rgrip, &a);
+    SetArmAction(space, "left_", ld, Eigen::Vector3d::Zero(), l.gripper, &a);
+    SetArmAction(space, "right_", rd, Eigen::Vector3d::Zero(), r.gripper, &a);
     return space.Clip(a);
   }
 
  private:
-  enum class Phase {
-    kLeftApproach, kLeftDescend, kLeftClose, kPresent, kRightApproach, kRightDescend, kRightClose,
-    kLeftRelease, kLeftRetreat, kCarry, kLower, kRightRelease, kRightRetreat
-  };
   HandoverExpertOptions o_;
   Rng rng_;
-  Phase phase_ = Phase::kLeftApproach;
-  int wait_ = 0;
 };
 
 }  // namespace

@@ -174,38 +174,34 @@ struct PegExpertOptions {
   }
 };
 
+// A state-feedback controller: the action is a function of the current peg and slot
+// poses and the tcp's velocity only, so it can take over at any point of an insertion.
 class PegExpert final : public ScriptedExpert {
  public:
   explicit PegExpert(const PegExpertOptions& o) : o_(o) {}
-  void Reset(uint64_t seed) override {
-    rng_.Seed(seed ^ 0x9e6e6e6eULL);
-    descending_ = false;
-    stall_ = 0;
-    last_z_ = 1e9;
-  }
+  void Reset(uint64_t seed) override { rng_.Seed(seed ^ 0x9e6e6e6eULL); }
   Action Act(const StateMap& s, const VectorSpace& space) override {
-    const Eigen::Vector3d bottom = Vec3(StateValue(s, "peg_bottom", "peg_insertion expert"));
-    const Eigen::Vector3d slot = Vec3(StateValue(s, "slot_top", "peg_insertion expert"));
-    const double yaw_err = -StateValue(s, "peg_yaw", "peg_insertion expert")[0];
+    const char* who = "peg_insertion expert";
+    const Eigen::Vector3d bottom = Vec3(StateValue(s, "peg_bottom", who));
+    const Eigen::Vector3d slot = Vec3(StateValue(s, "slot_top", who));
+    const double yaw_err = -StateValue(s, "peg_yaw", who)[0];
+    const double vz = StateValue(s, "tcp_vel", who)[2];
     const Eigen::Vector2d xy_err = slot.head<2>() - bottom.head<2>();
     const bool aligned = xy_err.norm() < o_.align_tolerance && std::abs(yaw_err) < o_.yaw_tolerance;
     const bool inside = bottom.z() < slot.z() - 0.003;  // the peg is in the slot: it guides itself
+    const bool clear = bottom.z() > slot.z() + 0.003;   // above the rim: free to move sideways
+    // Resting on the rim although lined up (tilted or caught): lift a little, then retry.
+    const bool stuck = !inside && !clear && std::abs(vz) < 0.002 && !aligned;
     Eigen::Vector3d delta;
     delta.head<2>() = o_.gain * xy_err;
-    if (!descending_) {
-      delta.z() = o_.gain * (slot.z() + o_.hover - bottom.z());
-      if (aligned && std::abs(bottom.z() - slot.z() - o_.hover) < 0.004) descending_ = true;
-    } else {
+    if (inside || aligned) {
       delta.z() = -o_.descend_step;
-      if (!aligned && !inside) descending_ = false;  // drifted: realign first
-      // Stuck on the rim: back off and realign.
-      stall_ = bottom.z() > last_z_ - 0.0005 && !inside ? stall_ + 1 : 0;
-      if (stall_ >= 3) {
-        descending_ = false;
-        stall_ = 0;
-      }
+    } else if (clear && xy_err.norm() < 4 * o_.align_tolerance) {
+      delta.z() = 0.0;  // almost lined up above the rim: finish aligning where it is
+    } else {
+      delta.z() = o_.gain * (slot.z() + o_.hover - bottom.z());  // back to the hover height
+      if (stuck) delta.z() = std::max(delta.z(), 0.004);
     }
-    last_z_ = bottom.z();
     if (o_.action_noise > 0) {
       for (int i = 0; i < 3; ++i) delta[i] += o_.action_noise * rng_.Normal();
     }
@@ -217,9 +213,6 @@ class PegExpert final : public ScriptedExpert {
  private:
   PegExpertOptions o_;
   Rng rng_;
-  bool descending_ = false;
-  int stall_ = 0;
-  double last_z_ = 1e9;
 };
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/geometry.h"
 #include "core/rng.h"
+#include "envs/task_util.h"
 #include "sim/model.h"
 
 namespace hilserl {
@@ -134,7 +135,6 @@ void PickCubeExpertOptions::Load(ConfigNode& node) {
   node.Get("gain", &gain);
   node.Get("hover_height", &hover_height);
   node.Get("grasp_tolerance", &grasp_tolerance);
-  node.Get("close_steps", &close_steps);
   node.Get("action_noise", &action_noise);
   node.CheckNoUnknownKeys();
   if (!(gain > 0 && gain <= 1)) throw InvalidArgument("pick_cube expert: 'gain' must be in (0, 1]");
@@ -147,81 +147,31 @@ class PickCubeExpert final : public ScriptedExpert {
  public:
   explicit PickCubeExpert(const PickCubeExpertOptions& o) : o_(o) {}
 
-  void Reset(uint64_t seed) override {
-    rng_.Seed(seed ^ 0x5eed5eedULL);
-    phase_ = Phase::kApproach;
-    wait_ = 0;
-  }
+  void Reset(uint64_t seed) override { rng_.Seed(seed ^ 0x5eed5eedULL); }
 
+  // A state-feedback controller: the action is a function of the current state (tcp,
+  // cube, gripper), so it can take over from wherever a policy left the robot.
   Action Act(const StateMap& s, const VectorSpace& space) override {
-    const auto& tcp = Get(s, "tcp_pos");
-    const auto& cube = Get(s, "cube_pos");
-    const double rest = Get(s, "cube_rest_height")[0];
-    Eigen::Vector3d p(tcp[0], tcp[1], tcp[2]), c(cube[0], cube[1], cube[2]);
-    Eigen::Vector3d goal = p;
-    float grip = 0.0f;  // keep
-
-    // If the cube fell out of a closed gripper, start over.
-    if ((phase_ == Phase::kLift) && (c - p).norm() > 0.05) phase_ = Phase::kApproach;
-
-    switch (phase_) {
-      case Phase::kApproach: {
-        goal = Eigen::Vector3d(c.x(), c.y(), c.z() + o_.hover_height);
-        grip = 1.0f;
-        const double xy = (p - c).head<2>().norm();
-        // Descend as soon as aligned; rise first if we are low and misaligned.
-        if (xy < o_.grasp_tolerance) phase_ = Phase::kDescend;
-        if (xy > 0.02 && p.z() < c.z() + 0.03) goal = Eigen::Vector3d(p.x(), p.y(), c.z() + o_.hover_height);
-        break;
-      }
-      case Phase::kDescend:
-        goal = Eigen::Vector3d(c.x(), c.y(), c.z());
-        grip = 1.0f;
-        if ((p - c).head<2>().norm() > 2 * o_.grasp_tolerance) phase_ = Phase::kApproach;
-        if (std::abs(p.z() - c.z()) < 0.006) {
-          phase_ = Phase::kClose;
-          wait_ = 0;
-        }
-        break;
-      case Phase::kClose:
-        goal = Eigen::Vector3d(c.x(), c.y(), c.z());
-        grip = -1.0f;
-        if (++wait_ >= o_.close_steps) phase_ = Phase::kLift;
-        break;
-      case Phase::kLift:
-        goal = Eigen::Vector3d(p.x(), p.y(), rest + 0.2);
-        grip = -1.0f;
-        break;
-    }
-    Eigen::Vector3d delta = o_.gain * (goal - p);
+    const char* who = "pick_cube expert";
+    const Eigen::Vector3d p = Vec3(StateValue(s, "tcp_pos", who));
+    const Eigen::Vector3d c = Vec3(StateValue(s, "cube_pos", who));
+    const double rest = StateValue(s, "cube_rest_height", who)[0];
+    const bool centred = (p - c).head<2>().norm() < 0.015 && std::abs(p.z() - c.z()) < 0.015;
+    const GripState grip = ReadGrip(s, "", centred);
+    GraspCommand cmd = ReachAndGrasp(p, c, grip, centred, o_.hover_height, o_.grasp_tolerance, 0.006);
+    if (grip == GripState::kHolding) cmd.goal = Eigen::Vector3d(p.x(), p.y(), rest + 0.2);  // lift
+    Eigen::Vector3d delta = o_.gain * (cmd.goal - p);
     if (o_.action_noise > 0) {
       for (int i = 0; i < 3; ++i) delta[i] += o_.action_noise * rng_.Normal();
     }
     // Hold the home orientation (matters only when rotation actions are enabled).
-    const auto& q = Get(s, "tcp_quat");
-    const auto& h = Get(s, "home_quat");
-    const Eigen::Vector3d rot =
-        o_.gain * LogRotation(Eigen::Quaterniond(h[0], h[1], h[2], h[3]) *
-                              Eigen::Quaterniond(q[0], q[1], q[2], q[3]).conjugate());
-    return MakeArmAction(space, delta, rot, grip);
+    const Eigen::Vector3d rot = o_.gain * LogRotation(HomeRotationFromState(s) * TcpPoseFromState(s).rotation.conjugate());
+    return MakeArmAction(space, delta, rot, cmd.gripper);
   }
 
  private:
-  enum class Phase { kApproach, kDescend, kClose, kLift };
-
-  static const std::vector<double>& Get(const StateMap& s, const char* key) {
-    auto it = s.find(key);
-    if (it == s.end()) {
-      throw NotFound(fmt::format("pick_cube expert needs privileged state '{}' (is this a "
-                                 "simulated pick_cube env?)", key));
-    }
-    return it->second;
-  }
-
   PickCubeExpertOptions o_;
   Rng rng_;
-  Phase phase_ = Phase::kApproach;
-  int wait_ = 0;
 };
 
 }  // namespace

@@ -64,7 +64,6 @@ struct PickCubeExpertOptions {
   double gain = 0.8;            // fraction of the remaining distance moved per step
   double hover_height = 0.08;   // m above the cube before descending
   double grasp_tolerance = 0.01; // m, xy alignment needed before descending
-  int close_steps = 4;          // steps to wait while the gripper closes
   double action_noise = 0.0;    // std of Gaussian noise added to translation (m)
 
   void Load(ConfigNode& node);

@@ -150,7 +150,6 @@ struct UsbExpertOptions {
   double yaw_tolerance = 0.01;      // rad
   double insert_step = 0.004;       // m per step while pushing
   double standoff = 0.012;          // m in front of the port before pushing
-  int close_steps = 6;
   double action_noise = 0.0;
 
   void Load(ConfigNode& node) {
@@ -161,21 +160,20 @@ struct UsbExpertOptions {
     node.Get("yaw_tolerance", &yaw_tolerance);
     node.Get("insert_step", &insert_step);
     node.Get("standoff", &standoff);
-    node.Get("close_steps", &close_steps);
     node.Get("action_noise", &action_noise);
     node.CheckNoUnknownKeys();
     if (!(gain > 0 && gain <= 1)) throw InvalidArgument("usb_grasp_insert expert: 'gain' must be in (0, 1]");
   }
 };
 
+// A state-feedback controller: the action is a function of the current state only
+// (gripper, connector and plug poses, whether the connector is held), so it can take
+// over from wherever a policy left the robot: a poor grasp is let go and redone, a plug
+// that drifted off the port's axis is backed out and lined up again.
 class UsbExpert final : public ScriptedExpert {
  public:
   explicit UsbExpert(const UsbExpertOptions& o) : o_(o) {}
-  void Reset(uint64_t seed) override {
-    rng_.Seed(seed ^ 0x05b05b05ULL);
-    phase_ = Phase::kApproach;
-    wait_ = 0;
-  }
+  void Reset(uint64_t seed) override { rng_.Seed(seed ^ 0x05b05b05ULL); }
 
   Action Act(const StateMap& s, const VectorSpace& space) override {
     const char* who = "usb_grasp_insert expert";
@@ -185,79 +183,56 @@ class UsbExpert final : public ScriptedExpert {
     const double usb_yaw = StateValue(s, "usb_yaw", who)[0];
     const Eigen::Vector3d tip = Vec3(StateValue(s, "plug_tip", who));
     const Eigen::Vector3d port = Vec3(StateValue(s, "port", who));
+    const double rest = StateValue(s, "usb_rest_height", who)[0];
     // The gripper's yaw relative to home (fingers across the housing when equal to usb_yaw).
     const double grip_yaw = AngleDiff(Yaw(tcp.rotation), Yaw(home));
     const Eigen::Vector3d p = tcp.translation;
     Eigen::Vector3d goal = p;
     double yaw_goal = grip_yaw;
     float grip = 0.0f;
+    const double yaw_off = std::abs(AngleDiff(usb_yaw, grip_yaw));
     // Grasp quality: housing centred between the pads and turned with them.
     const Eigen::Vector3d in_grip = tcp.rotation.conjugate() * (usb - p);
-    const bool held = std::abs(in_grip.x()) < 0.012 && std::abs(in_grip.y()) < 0.012 && std::abs(in_grip.z()) < 0.012 &&
-                      std::abs(AngleDiff(usb_yaw, grip_yaw)) < 0.15;
+    const bool centred = std::abs(in_grip.x()) < 0.012 && std::abs(in_grip.y()) < 0.012 &&
+                         std::abs(in_grip.z()) < 0.012 && yaw_off < 0.15;
+    const double xy = (p - usb).head<2>().norm();
+    const bool on_table = usb.z() < rest + 0.004;
+    const Eigen::Vector3d hover(usb.x(), usb.y(), usb.z() + o_.hover);
+    // At the grasp pose: above the housing, turned with it, pads just clear of the table.
+    const bool at_grasp = xy < 0.002 && yaw_off < 0.03 && std::abs(p.z() - o_.grasp_height) < 0.003;
 
-    switch (phase_) {
-      case Phase::kApproach: {
-        goal = Eigen::Vector3d(usb.x(), usb.y(), usb.z() + o_.hover);
+    switch (ReadGrip(s, "", centred)) {
+      case GripState::kHolding:
+        grip = -1.0f;
+        Carry(p, tip, port, usb_yaw, grip_yaw, &goal, &yaw_goal);
+        break;
+      case GripState::kClosing:  // hold still while the pads close; a closing on nothing is undone
+        grip = centred ? -1.0f : 1.0f;
+        break;
+      case GripState::kClosedEmpty:  // a poor grasp or a dropped connector: open and rise
+        grip = 1.0f;
+        goal = Eigen::Vector3d(p.x(), p.y(), std::max(p.z(), hover.z()));
+        break;
+      case GripState::kOpening:  // let the pads open before moving near the housing
+        grip = 1.0f;
+        if (!(xy < 0.02 && p.z() < usb.z() + 0.02)) goal = Eigen::Vector3d(p.x(), p.y(), std::max(p.z(), hover.z()));
+        break;
+      case GripState::kOpen:
+        grip = 1.0f;
         yaw_goal = usb_yaw;
-        grip = 1.0f;
-        const double xy = (p - usb).head<2>().norm();
-        if (xy > 0.01 && p.z() < usb.z() + 0.02) goal = Eigen::Vector3d(p.x(), p.y(), usb.z() + o_.hover);
-        if (xy < 0.002 && std::abs(AngleDiff(usb_yaw, grip_yaw)) < 0.03) phase_ = Phase::kDescend;
-        break;
-      }
-      case Phase::kDescend:
-        goal = Eigen::Vector3d(usb.x(), usb.y(), o_.grasp_height);
-        yaw_goal = usb_yaw;
-        grip = 1.0f;
-        if ((p - usb).head<2>().norm() > 0.005) phase_ = Phase::kApproach;
-        if (std::abs(p.z() - o_.grasp_height) < 0.003) {
-          phase_ = Phase::kClose;
-          wait_ = 0;
+        if (!on_table) {
+          // Not lying on the table (e.g. resting against the wall): wait above it.
+          goal = Eigen::Vector3d(p.x(), p.y(), std::max(p.z(), hover.z()));
+        } else if (xy < 0.005 && yaw_off < 0.06) {
+          goal = Eigen::Vector3d(usb.x(), usb.y(), o_.grasp_height);  // aligned: descend
+          if (at_grasp) grip = -1.0f;
+        } else if (p.z() < usb.z() + 0.02) {
+          goal = Eigen::Vector3d(p.x(), p.y(), hover.z());  // low and misaligned: rise first
+          if (xy > 0.01) yaw_goal = grip_yaw;
+        } else {
+          goal = hover;
         }
         break;
-      case Phase::kClose:
-        goal = Eigen::Vector3d(usb.x(), usb.y(), o_.grasp_height);
-        yaw_goal = grip_yaw;
-        grip = -1.0f;
-        if (++wait_ >= o_.close_steps) phase_ = held ? Phase::kCarry : Phase::kRelease;
-        break;
-      case Phase::kRelease:  // a poor grasp: open, rise and try again
-        goal = Eigen::Vector3d(p.x(), p.y(), usb.z() + o_.hover);
-        grip = 1.0f;
-        if (p.z() > usb.z() + 0.6 * o_.hover) phase_ = Phase::kApproach;
-        break;
-      case Phase::kCarry: {
-        // Bring the plug tip in front of the port at the port's height, connector straight.
-        grip = -1.0f;
-        if (!held) {
-          phase_ = Phase::kRelease;
-          break;
-        }
-        yaw_goal = grip_yaw - usb_yaw;  // turn the connector to yaw 0 (the port's axis)
-        const Eigen::Vector3d pre = port - Eigen::Vector3d(o_.standoff, 0, 0);
-        goal = p + (pre - tip);
-        if (p.z() < 0.04 && (pre - tip).head<2>().norm() > 0.02) goal.head<2>() = p.head<2>();  // lift first
-        if ((pre - tip).norm() < 0.0015 && std::abs(usb_yaw) < o_.yaw_tolerance) phase_ = Phase::kInsert;
-        break;
-      }
-      case Phase::kInsert: {
-        grip = -1.0f;
-        if (!held) {
-          phase_ = Phase::kRelease;
-          break;
-        }
-        yaw_goal = grip_yaw - usb_yaw;
-        Eigen::Vector3d err = port - tip;
-        goal = p;
-        goal.y() += err.y();
-        goal.z() += err.z();
-        const bool lined_up = std::abs(err.y()) < o_.align_tolerance && std::abs(err.z()) < o_.align_tolerance;
-        const bool entered = tip.x() > port.x() + 0.001;
-        if (lined_up || entered) goal.x() += o_.insert_step / o_.gain;
-        if (!entered && (std::abs(err.y()) > 0.003 || std::abs(err.z()) > 0.003)) phase_ = Phase::kCarry;
-        break;
-      }
     }
     Eigen::Vector3d delta = o_.gain * (goal - p);
     if (o_.action_noise > 0) {
@@ -269,11 +244,30 @@ class UsbExpert final : public ScriptedExpert {
   }
 
  private:
-  enum class Phase { kApproach, kDescend, kClose, kRelease, kCarry, kInsert };
+  // Connector held: bring the plug tip in front of the port at its height with the
+  // connector straight, then push it in while keeping it on the port's axis.
+  void Carry(const Eigen::Vector3d& p, const Eigen::Vector3d& tip, const Eigen::Vector3d& port, double usb_yaw,
+             double grip_yaw, Eigen::Vector3d* goal, double* yaw_goal) const {
+    *yaw_goal = grip_yaw - usb_yaw;  // turn the connector to yaw 0 (the port's axis)
+    const Eigen::Vector3d err = port - tip;
+    const double off_axis = std::max(std::abs(err.y()), std::abs(err.z()));
+    const bool entered = tip.x() > port.x() + 0.001;
+    const bool near_wall = tip.x() > port.x() - o_.standoff - 0.003;
+    if (entered || (near_wall && off_axis < o_.align_tolerance && std::abs(usb_yaw) < 2 * o_.yaw_tolerance)) {
+      *goal = p + Eigen::Vector3d(o_.insert_step / o_.gain, err.y(), err.z());  // push, staying on the axis
+      return;
+    }
+    if (near_wall && off_axis < 0.003) {
+      *goal = p + Eigen::Vector3d(0, err.y(), err.z());  // close: line up without moving in
+      return;
+    }
+    const Eigen::Vector3d pre = port - Eigen::Vector3d(o_.standoff, 0, 0);
+    *goal = p + (pre - tip);
+    if (p.z() < 0.04 && (pre - tip).head<2>().norm() > 0.02) goal->head<2>() = p.head<2>();  // lift first
+  }
+
   UsbExpertOptions o_;
   Rng rng_;
-  Phase phase_ = Phase::kApproach;
-  int wait_ = 0;
 };
 
 }  // namespace

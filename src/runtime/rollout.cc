@@ -50,6 +50,18 @@ PolicyFn RandomPolicy(uint64_t seed) {
   };
 }
 
+PolicyFn NoisyExpertPolicy(ScriptedExpert* expert, double noise, uint64_t seed) {
+  auto rng = std::make_shared<Rng>(seed ^ 0x7a3e0ffULL);
+  return [expert, noise, rng](Env& env, const Observation&) {
+    Action a = ExpertActionFor(env, *expert);
+    const VectorSpace& space = env.action_space();
+    for (int i = 0; i < space.size(); ++i) {
+      a[i] = static_cast<float>(a[i] + noise * 0.5 * (space.high[i] - space.low[i]) * rng->Normal());
+    }
+    return space.Clip(a);
+  };
+}
+
 Episode RecordExpertEpisode(Env& env, ScriptedExpert& expert, uint64_t seed) {
   expert.Reset(seed);
   return RecordEpisode(env, [&](Env& e) { return ExpertActionFor(e, expert); }, seed);

@@ -24,6 +24,10 @@ using PolicyFn = std::function<Action(Env& env, const Observation& obs)>;
 PolicyFn ExpertPolicy(ScriptedExpert* expert);
 // Uniform random actions in the env's action space.
 PolicyFn RandomPolicy(uint64_t seed);
+// The expert's action plus Gaussian noise on every component (gripper commands included;
+// std = `noise` x half the component's range), clipped to the env's action space: a
+// policy that roughly knows the task but is clumsy (takeover tests).
+PolicyFn NoisyExpertPolicy(ScriptedExpert* expert, double noise, uint64_t seed);
 // Wraps `inner`: every `every` steps prints the privileged state (short vectors only) and
 // the action to `out`: the quickest way to see what a policy or an expert actually does.
 PolicyFn TracedPolicy(PolicyFn inner, int every, std::ostream& out);
