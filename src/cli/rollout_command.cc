@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "runtime/rollout.h"
+#include "teleop/scripted_operator.h"
 #include "wrappers/make_env.h"
 
 namespace hilserl::cli {
@@ -28,6 +29,10 @@ struct RolloutFlags {
   int takeover_after = 0;
   std::string before = "random";
   double before_noise = 0.5;  // std of the noise on the expert's normalised action ("noisy")
+  // The scripted operator supervises the policy (as in training), assuming this recent
+  // success rate (0 = as eager to step in as it gets).
+  bool supervised = false;
+  double supervisor_success_rate = 0.0;
   RolloutOptions options;
 };
 
@@ -67,8 +72,34 @@ void Run(const RolloutFlags& f) {
     on_reset = [&expert](uint64_t seed) { expert->Reset(seed); };
   } else if (f.policy == "random") {
     policy = RandomPolicy(f.options.seed);
+  } else if (f.policy == "noisy") {
+    expert = MakeExpert(config);
+    policy = NoisyExpertPolicy(expert.get(), f.before_noise, f.options.seed);
+    on_reset = [&expert](uint64_t seed) { expert->Reset(seed); };
   } else {
-    throw InvalidArgument(fmt::format("--policy must be 'scripted' or 'random', got '{}'", f.policy));
+    throw InvalidArgument(fmt::format("--policy must be 'scripted', 'random' or 'noisy', got '{}'", f.policy));
+  }
+
+  // The simulated operator supervising the policy, as in training: it takes over when the
+  // policy strays and its corrections are what the env executes.
+  std::unique_ptr<ScriptedOperator> supervisor;
+  auto intervened = std::make_shared<int64_t>(0);
+  if (f.supervised) {
+    ScriptedOperatorOptions oo;
+    ConfigNode section = config.Section("operator");
+    oo.Load(section);
+    supervisor = std::make_unique<ScriptedOperator>(MakeExpert(config), oo);
+    PolicyFn inner = policy;
+    policy = [inner, op = supervisor.get(), intervened](Env& e, const Observation& obs) {
+      const OperatorDecision d = op->Decide(e, inner(e, obs));
+      *intervened += d.intervened ? 1 : 0;
+      return d.action;
+    };
+    std::function<void(uint64_t)> inner_reset = on_reset;
+    on_reset = [inner_reset, op = supervisor.get(), rate = f.supervisor_success_rate](uint64_t seed) {
+      if (inner_reset) inner_reset(seed);
+      op->StartEpisode(seed, rate);
+    };
   }
 
   std::cout << fmt::format("task {} ({}), policy {}, {} episodes from seed {}\n", env->name(),
@@ -87,6 +118,10 @@ void Run(const RolloutFlags& f) {
   }
   std::cout << fmt::format("success rate     {:.1f}% ({}/{})\n", 100.0 * s.success_rate, successes,
                            s.episodes.size());
+  if (f.supervised) {
+    std::cout << fmt::format("intervention     {:.1f}% of the steps corrected by the scripted operator\n",
+                             100.0 * static_cast<double>(*intervened) / std::max<int64_t>(s.total_steps, 1));
+  }
   if (f.takeover_after > 0) {
     std::cout << fmt::format("takeover         after {} steps of the {} policy: the expert took over in {} of {} "
                              "episodes (the rest had ended) and succeeded in {} ({:.1f}%)\n",
@@ -135,8 +170,8 @@ void AddRolloutCommand(CLI::App& app) {
   cmd->add_option("--task", flags->task,
                   "Task name (a file in configs/tasks/) or path to a task YAML file")
       ->capture_default_str();
-  cmd->add_option("--policy", flags->policy, "scripted (the task's expert) or random")
-      ->check(CLI::IsMember({"scripted", "random"}))
+  cmd->add_option("--policy", flags->policy, "scripted (the task's expert), random, or noisy (the expert plus --before-noise)")
+      ->check(CLI::IsMember({"scripted", "random", "noisy"}))
       ->capture_default_str();
   cmd->add_option("--episodes,-n", flags->options.episodes, "Number of episodes")
       ->check(CLI::Range(1, 1000000))
@@ -163,6 +198,13 @@ void AddRolloutCommand(CLI::App& app) {
   cmd->add_option("--before-noise", flags->before_noise,
                   "Noise of the noisy policy (std as a fraction of each action component's half range)")
       ->check(CLI::Range(0.0, 10.0))
+      ->capture_default_str();
+  cmd->add_flag("--supervised", flags->supervised,
+               "The scripted operator supervises the policy as in training (reports the assisted success rate "
+               "and the share of corrected steps)");
+  cmd->add_option("--supervisor-success-rate", flags->supervisor_success_rate,
+                  "Recent success rate the supervising operator assumes (it steps in less as it rises)")
+      ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   cmd->add_option("--trace", flags->trace_every, "Print privileged state and action every N steps");
   AddPerturbOptions(cmd, &flags->options);

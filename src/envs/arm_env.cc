@@ -448,6 +448,7 @@ StateMap ArmSimEnv::privileged_state() const {
     s[p + "home_quat"] = {a.home_pose.rotation.w(), a.home_pose.rotation.x(), a.home_pose.rotation.y(),
                           a.home_pose.rotation.z()};
     s[p + "home_pos"] = {a.home_pose.translation.x(), a.home_pose.translation.y(), a.home_pose.translation.z()};
+    s[p + "hold_pos"] = {a.target.translation.x(), a.target.translation.y(), a.target.translation.z()};
     s[p + "gripper_opening"] = {a.arm->GripperOpening(data_.get())};
     s[p + "gripper_command"] = {a.gripper_command};
     s[p + "gripper_setpoint"] = {a.gripper_setpoint};

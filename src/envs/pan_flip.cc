@@ -153,29 +153,28 @@ class PanFlip final : public ArmSimEnv {
   Eigen::Vector2d rng_offset_ = Eigen::Vector2d::Zero();
 };
 
-// ---- scripted expert: one hard toss (up and pitching the far edge up), then a catch:
-// level the pan again (PD on its tilt) and move it under the block's predicted landing
-// point (the arm's soft impedance hold does most of the levelling). The toss itself is
-// open loop, as the paper's policies for dynamic tasks end up.
+// ---- scripted expert: one hard toss (up and pitching the far edge up) when the block
+// rests right side up in a still, level pan; otherwise a catch: level the pan again (PD
+// on its tilt) and move it under the block's predicted landing point at the height the
+// arm holds (the arm's soft impedance hold does most of the levelling). Both are
+// functions of the current state, so a block that lands right side up again is simply
+// tossed again, and the expert can take over at any moment. The toss itself is open
+// loop, as the paper's policies for dynamic tasks end up.
 struct PanFlipExpertOptions {
   double toss_force = 80.0;    // N, up
   double toss_force_x = 0.0;   // N along the handle (world x at the start), away from the hand
   double toss_torque = 12.0;   // N m, pitching the pan's far edge up
-  int toss_steps = 1;
-  int wait_steps = 0;          // steps before tossing (0: the observed state decides, not the clock)
   double level_kp = 40.0;      // N m per rad of pan tilt while catching
   double level_kd = 3.0;       // N m s / rad
   double catch_kp = 300.0;     // N per m between the pan centre and the landing point
   double catch_kd = 30.0;      // N s / m
-  double catch_height = 0.0;   // m, pan height while catching, relative to the start
+  double catch_height = 0.0;   // m, pan height while catching, relative to the held height
   double action_noise = 0.0;   // N (std), on the forces
 
   void Load(ConfigNode& node) {
     node.Get("toss_force", &toss_force);
     node.Get("toss_force_x", &toss_force_x);
     node.Get("toss_torque", &toss_torque);
-    node.Get("toss_steps", &toss_steps);
-    node.Get("wait_steps", &wait_steps);
     node.Get("level_kp", &level_kp);
     node.Get("level_kd", &level_kd);
     node.Get("catch_kp", &catch_kp);
@@ -183,18 +182,18 @@ struct PanFlipExpertOptions {
     node.Get("catch_height", &catch_height);
     node.Get("action_noise", &action_noise);
     node.CheckNoUnknownKeys();
-    if (toss_steps < 0 || wait_steps < 0) throw InvalidArgument("pan_flip expert: step counts must be >= 0");
+    for (double v : {toss_force, toss_force_x, toss_torque, level_kp, level_kd, catch_kp, catch_kd, catch_height,
+                     action_noise}) {
+      if (!std::isfinite(v)) throw InvalidArgument("pan_flip expert: every value must be finite");
+    }
+    if (!(action_noise >= 0)) throw InvalidArgument("pan_flip expert: 'action_noise' must be >= 0");
   }
 };
 
 class PanFlipExpert final : public ScriptedExpert {
  public:
   explicit PanFlipExpert(const PanFlipExpertOptions& o) : o_(o) {}
-  void Reset(uint64_t seed) override {
-    rng_.Seed(seed ^ 0xf11bf11bULL);
-    step_ = 0;
-    start_z_ = -1.0;
-  }
+  void Reset(uint64_t seed) override { rng_.Seed(seed ^ 0xf11bf11bULL); }
   Action Act(const StateMap& s, const VectorSpace& space) override {
     const char* who = "pan_flip expert";
     const Pose tcp = TcpPoseFromState(s);
@@ -205,26 +204,30 @@ class PanFlipExpert final : public ScriptedExpert {
     const Eigen::Vector3d lin(v[0], v[1], v[2]), ang(v[3], v[4], v[5]);
     const Eigen::Vector3d disc = Vec3(StateValue(s, "disc_world_pos", who));
     const Eigen::Vector3d disc_vel = Vec3(StateValue(s, "disc_world_vel", who));
-    if (start_z_ < 0) start_z_ = pan.z();
+    const Eigen::Vector3d in_pan = Vec3(StateValue(s, "disc_pos", who));
+    const Eigen::Vector3d up = Vec3(StateValue(s, "disc_up", who));
+    const Eigen::Vector3d rel_vel = Vec3(StateValue(s, "disc_vel", who));
+    const double hold_z = StateValue(s, "hold_pos", who)[2];
+    const Eigen::Vector3d n = pan_rot * Eigen::Vector3d::UnitZ();
 
+    // Ready to toss: the block lies right side up on the pan's surface, and pan and block are still.
+    const bool ready = up.z() > 0.9 && in_pan.z() < 0.015 && rel_vel.norm() < 0.1 && n.z() > 0.98 &&
+                       lin.norm() < 0.1 && ang.norm() < 0.5;
     Eigen::Vector3d force_w = Eigen::Vector3d::Zero(), torque_w = Eigen::Vector3d::Zero();
-    const int t = step_++;
-    const int toss_start = o_.wait_steps, catch_start = toss_start + o_.toss_steps;
-    if (t >= toss_start && t < catch_start) {
+    if (ready) {
       // Up, and turn about the axis that lifts the pan's far edge (the handle runs along
       // the pan frame's x axis from the hand).
       force_w = Eigen::Vector3d(0, 0, o_.toss_force) + o_.toss_force_x * (pan_rot * Eigen::Vector3d::UnitX());
       torque_w = -o_.toss_torque * (pan_rot * Eigen::Vector3d::UnitY());
-    } else if (t >= catch_start) {
+    } else {
       // Level the pan: rotate its normal back to world up.
-      const Eigen::Vector3d n = pan_rot * Eigen::Vector3d::UnitZ();
       torque_w = o_.level_kp * n.cross(Eigen::Vector3d::UnitZ()) - o_.level_kd * ang;
       // Under the landing point: where the block comes down to the pan's height.
       const double dz = disc.z() - pan.z();
       const double vz = disc_vel.z();
       const double t_land = std::max(0.0, (vz + std::sqrt(std::max(0.0, vz * vz + 2 * 9.81 * std::max(0.0, dz)))) / 9.81);
       Eigen::Vector3d target = disc + disc_vel * t_land;
-      target.z() = start_z_ + o_.catch_height;
+      target.z() = hold_z + o_.catch_height;
       force_w = o_.catch_kp * (target - pan) - o_.catch_kd * lin;
       force_w.z() = 0.0;  // the impedance hold keeps the height
     }
@@ -240,8 +243,6 @@ class PanFlipExpert final : public ScriptedExpert {
  private:
   PanFlipExpertOptions o_;
   Rng rng_;
-  int step_ = 0;
-  double start_z_ = -1.0;
 };
 
 }  // namespace

@@ -111,7 +111,7 @@ TEST_P(ExpertFeedbackTest, TakesOverAfterRandomActions) {
 INSTANTIATE_TEST_SUITE_P(Tasks, ExpertFeedbackTest,
                          ::testing::Values(std::make_pair("pick_cube", 100), std::make_pair("peg_insertion", 100),
                                            std::make_pair("usb_grasp_insert", 120), std::make_pair("handover", 200),
-                                           std::make_pair("dashboard", 150)),
+                                           std::make_pair("dashboard", 150), std::make_pair("pan_flip", 40)),
                          [](const auto& p) { return std::string(p.param.first); });
 
 TEST(TaskSuiteTest, TwoArmTasksLabelEachArmAndPutTheGrippersLast) {

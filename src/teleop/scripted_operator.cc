@@ -73,14 +73,18 @@ OperatorDecision ScriptedOperator::Decide(Env& env, const Action& policy_action)
   if (options_.max_relative_error > 0 && ne > 1e-4) {
     disagree |= std::sqrt(nd) > options_.max_relative_error * std::sqrt(ne);
   }
+  // A gripper command opposite to the expert's (letting go of what it holds, closing on
+  // nothing) is caught before it happens, as a person's hand on the device would.
+  bool critical = false;
   for (int g : grippers_) {
     const float pg = policy_action[g], eg = expert[g];
-    disagree |= (eg <= -0.5f && pg >= 0.5f) || (eg >= 0.5f && pg <= -0.5f);
+    critical |= (eg <= -0.5f && pg >= 0.5f) || (eg >= 0.5f && pg <= -0.5f);
   }
+  disagree |= critical;
   disagree_streak_ = disagree ? disagree_streak_ + 1 : 0;
 
-  if (remaining_ == 0 && disagree_streak_ >= options_.patience && takeovers_ < options_.max_takeovers_per_episode &&
-      rng_.Uniform01() < eagerness_) {
+  if (remaining_ == 0 && (disagree_streak_ >= options_.patience || critical) &&
+      takeovers_ < options_.max_takeovers_per_episode && rng_.Uniform01() < eagerness_) {
     remaining_ = options_.takeover_steps;
     ++takeovers_;
   }
