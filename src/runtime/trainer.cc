@@ -291,9 +291,22 @@ RolloutSummary Evaluate(Env& env, SacAgent& agent, const RolloutOptions& options
 
 namespace {
 
+// Throws DataLoss naming the tensor if a weight is not finite (`what`: for the message).
+void CheckFiniteWeights(const nn::TensorMap& weights, const std::string& what) {
+  for (const auto& [name, t] : weights) {
+    if (!torch::isfinite(t).all().item<bool>()) {
+      throw DataLoss(fmt::format("weight '{}' is not finite: {}", name, what));
+    }
+  }
+}
+
+// Refuses non-finite weights (DataLoss): a checkpoint on disk always holds good ones.
 void WriteCheckpointFiles(const fs::path& dir, SacAgent& agent, const TaskConfig& config, int64_t env_steps,
                           int64_t learner_steps, const nn::FrozenBackbone* backbone) {
-  nn::SaveSafetensors((dir / "weights.safetensors").string(), agent.Weights(),
+  const nn::TensorMap weights = agent.Weights();
+  CheckFiniteWeights(weights, fmt::format("the checkpoint at learner step {} was not written (the previous one is "
+                                          "kept)", learner_steps));
+  nn::SaveSafetensors((dir / "weights.safetensors").string(), weights,
                       {{"format", "hilserl-sac"}, {"task", config.task}});
   agent.SaveOptimizers((dir / "optimizers.pt").string());
   if (backbone && !backbone->is_pixel_stem()) {
@@ -654,16 +667,6 @@ struct NonFiniteGuard {
   }
 };
 
-// Throws DataLoss naming the tensor if a weight is not finite (before it is published).
-void CheckFiniteWeights(const nn::TensorMap& weights, int64_t learner_step) {
-  for (const auto& [name, t] : weights) {
-    if (!torch::isfinite(t).all().item<bool>()) {
-      throw DataLoss(fmt::format("learner step {}: weight '{}' is not finite; it was not sent to the actors",
-                                 learner_step, name));
-    }
-  }
-}
-
 void PretrainBc(SacAgent& agent, const ReplayBuffer& demos, const ReplayLayout& layout, const TrainOptions& opt,
                 uint64_t seed, bool progress) {
   if (demos.size() == 0) {
@@ -790,7 +793,14 @@ TrainResult Train(TrainRequest req) {
   }
 
   if (opt.method != "hil_serl" && !req.resume) {
-    PretrainBc(learner_agent, demo_buffer, layout, opt, req.seed, req.progress);
+    try {
+      PretrainBc(learner_agent, demo_buffer, layout, opt, req.seed, req.progress);
+    } catch (const DataLoss&) {
+      // Too many non-finite updates: keep the last good weights before reporting it.
+      WriteCheckpoint((fs::path(req.run_dir) / "checkpoints" / "final").string(), learner_agent, req.config, 0, 0,
+                      backbone.get());
+      throw;
+    }
     actor_agent.LoadWeights(learner_agent.ActorWeights(), "behaviour-cloned weights");
     if (opt.method == "bc") {
       // No interaction: the demos are all BC ever sees.
@@ -856,7 +866,7 @@ TrainResult Train(TrainRequest req) {
     };
     server = std::make_unique<dist::LearnerServer>(so);
     if (req.resume) server->RestoreSequences(resumed.actor_sequences);
-    CheckFiniteWeights(learner_agent.ActorWeights(), resumed.learner_steps);
+    CheckFiniteWeights(learner_agent.ActorWeights(), "the weights were not sent to the actors");
     server->Publish(ToSnapshot(learner_agent.ActorWeights(), std::max<int64_t>(1, resumed.learner_steps)));
     spdlog::info("learner listening on {} (port {}); start actors with: hilserl actor --task {} --learner "
                  "127.0.0.1:{}", req.listen, server->port(), req.config.task, server->port());
@@ -1080,7 +1090,8 @@ TrainResult Train(TrainRequest req) {
           const int64_t ls = shared.learner_steps.fetch_add(1) + 1;
           if (ls % opt.weight_sync_every == 0) {
             nn::TensorMap weights = learner_agent.ActorWeights();
-            CheckFiniteWeights(weights, ls);  // never publish poisoned weights
+            // Never publish poisoned weights.
+            CheckFiniteWeights(weights, fmt::format("learner step {}: the weights were not sent to the actors", ls));
             std::lock_guard<std::mutex> l(shared.mu);
             shared.weights = std::move(weights);
             for (auto& [k, v] : shared.weights) v = v.clone();
