@@ -289,8 +289,16 @@ TEST(CliDistributedTest, ActorsReportDeliveredOnlyForStepsInTheLearnersCheckpoin
   ASSERT_GT(learner, 0);
   const int port = LearnerPort(log1);
   ASSERT_GT(port, 0) << Read(log1);
+  // An oversized name is refused before anything is sent.
+  std::vector<std::string> long_name = {"actor", "--learner", "127.0.0.1:" + std::to_string(port), "--steps", "10",
+                                        "--name", std::string(100000, 'n')};
+  long_name.insert(long_name.end(), common.begin(), common.end());
+  const fs::path nlog = fs::temp_directory_path() / "hilserl_durable_long_name.log";
+  EXPECT_NE(Wait(Spawn(long_name, nlog.string())), 0);
+  EXPECT_NE(Read(nlog).find("the name has 100000 bytes, at most 128"), std::string::npos) << Read(nlog).substr(0, 300);
+  // A name with control characters reaches the learner's log escaped.
   std::vector<std::string> actor_args = {"actor", "--learner", "127.0.0.1:" + std::to_string(port), "--steps", "600",
-                                         "--name", "durable"};
+                                         "--name", "dur\nable"};
   actor_args.insert(actor_args.end(), common.begin(), common.end());
   const fs::path alog = fs::temp_directory_path() / "hilserl_durable_actor.log";
   const pid_t actor = Spawn(actor_args, alog.string());
@@ -299,6 +307,8 @@ TEST(CliDistributedTest, ActorsReportDeliveredOnlyForStepsInTheLearnersCheckpoin
   Wait(learner);
   EXPECT_NE(Read(alog).find("everything delivered"), std::string::npos) << Read(alog);
   EXPECT_EQ(StateSteps(run), 600) << Read(log1);
+  EXPECT_NE(Read(log1).find("actor 'dur\\x0aable'"), std::string::npos) << Read(log1);
+  EXPECT_EQ(Read(log1).find(std::string(100, 'n')), std::string::npos);
 }
 
 // A learner that reaches its step budget keeps everything it accepted (in its final
