@@ -327,7 +327,7 @@ TEST(CliDistributedTest, ALearnerAtItsBudgetLosesNothingItAccepted) {
   const int port = LearnerPort(log1);
   ASSERT_GT(port, 0) << Read(log1);
   std::vector<std::string> actor_args = {"actor", "--learner", "127.0.0.1:" + std::to_string(port), "--steps", "450",
-                                         "--durable-wait", "3"};
+                                         "--durable-wait", "6"};
   actor_args.insert(actor_args.end(), common.begin(), common.end());
   const fs::path alog = fs::temp_directory_path() / "hilserl_budget_actor.log";
   const pid_t actor = Spawn(actor_args, alog.string());

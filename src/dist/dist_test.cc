@@ -511,7 +511,7 @@ TEST(TransportDurabilityTest, AnActorCountsBatchesDeliveredOnlyOnceTheCheckpoint
   ASSERT_TRUE(client.WaitAccepted(10s));
   EXPECT_EQ(TakeTransitions(server, 5).size(), 2u);
   // Accepted is not delivered: no checkpoint holds the batches yet.
-  EXPECT_FALSE(client.WaitDurable(500ms));
+  EXPECT_FALSE(client.WaitDurable(1000ms));
   EXPECT_EQ(client.stats().unacknowledged, 5);
   std::this_thread::sleep_for(100ms);  // a request still on its way
   // The waiting actor asked the learner for a checkpoint.

@@ -399,7 +399,7 @@ TEST(TrainerRobustnessTest, ALearnerAtItsStepBudgetKeepsEverythingItAccepted) {
   ASSERT_GT(run.port.load(), 0);
   // The actor produces more than the learner wants: what the learner accepted is in its
   // final checkpoint, the rest is reported undelivered; nothing falls in between.
-  const ActorResult a = run.Act(350, 3);
+  const ActorResult a = run.Act(350, 6);
   run.Finish();
   EXPECT_FALSE(a.delivered);
   const int64_t saved = ResumeEnvSteps(run.dir);
