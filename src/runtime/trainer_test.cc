@@ -401,7 +401,8 @@ TEST(TrainerRobustnessTest, ALearnerAtItsStepBudgetKeepsEverythingItAccepted) {
   // final checkpoint, the rest is reported undelivered; nothing falls in between.
   const ActorResult a = run.Act(350, 6);
   run.Finish();
-  EXPECT_FALSE(a.delivered);
+  // (A fast actor may have had all 350 accepted before the learner stopped accepting.)
+  EXPECT_EQ(a.delivered, a.undelivered == 0);
   const int64_t saved = ResumeEnvSteps(run.dir);
   EXPECT_GE(saved, 300);
   EXPECT_EQ(saved + a.undelivered, 350);
