@@ -246,6 +246,32 @@ torch::Tensor SacAgent::GraspLossOn(const torch::Tensor& z, const torch::Tensor&
   return (q - target).pow(2).mean();
 }
 
+namespace {
+
+// Steps `opt` after loss.backward() only if the loss and every gradient are finite
+// (summed in double precision: a NaN or Inf anywhere survives the sum); otherwise clears
+// the gradients and returns false, leaving weights and optimizer state untouched.
+bool StepIfFinite(torch::optim::Optimizer& opt, const torch::Tensor& loss) {
+  bool finite = std::isfinite(loss.item<double>());
+  if (finite) {
+    double sum = 0;
+    for (auto& group : opt.param_groups()) {
+      for (auto& p : group.params()) {
+        if (p.grad().defined()) sum += p.grad().sum(torch::kDouble).item<double>();
+      }
+    }
+    finite = std::isfinite(sum);
+  }
+  if (!finite) {
+    opt.zero_grad();
+    return false;
+  }
+  opt.step();
+  return true;
+}
+
+}  // namespace
+
 UpdateInfo SacAgent::Update(const TrainBatch& b, bool update_actor) {
   UpdateInfo info;
   // Critic.
@@ -263,19 +289,29 @@ UpdateInfo SacAgent::Update(const TrainBatch& b, bool update_actor) {
   const torch::Tensor critic_loss = CriticLossOn(z, z_next, z_next_target, b, &q_rows);
   critic_opt_->zero_grad();
   critic_loss.backward();
-  critic_opt_->step();
+  const bool critic_stepped = StepIfFinite(*critic_opt_, critic_loss);
   info.critic_loss = critic_loss.item<double>();
+  if (!critic_stepped) {
+    // Nothing of this update is applied: the grasp critic and the actor would learn from
+    // the same poisoned batch.
+    info.skipped = true;
+    info.q_mean = info.q_demo = info.q_online = std::nan("");
+    info.temperature = temperature();
+    return info;
+  }
   info.q_mean = q_rows.mean().item<double>();
   const int64_t rows = q_rows.size(0), demo = std::clamp<int64_t>(b.demo_rows, 0, rows);
   info.q_demo = demo > 0 ? q_rows.slice(0, 0, demo).mean().item<double>() : std::nan("");
   info.q_online = demo < rows ? q_rows.slice(0, demo, rows).mean().item<double>() : std::nan("");
 
   // Grasp critic.
+  bool grasp_stepped = false;
   if (num_grasp_actions_ > 0) {
     const torch::Tensor grasp_loss = GraspLossOn(z_detached, z_next, z_next_target, b);
     grasp_opt_->zero_grad();
     grasp_loss.backward();
-    grasp_opt_->step();
+    grasp_stepped = StepIfFinite(*grasp_opt_, grasp_loss);
+    info.skipped = info.skipped || !grasp_stepped;
     info.grasp_loss = grasp_loss.item<double>();
   }
 
@@ -287,11 +323,12 @@ UpdateInfo SacAgent::Update(const TrainBatch& b, bool update_actor) {
     const torch::Tensor actor_loss = (alpha * out.log_prob - q).mean();
     actor_opt_->zero_grad();
     actor_loss.backward();
-    actor_opt_->step();
+    const bool actor_stepped = StepIfFinite(*actor_opt_, actor_loss);
     const torch::Tensor temp_loss = -(log_alpha_ * (out.log_prob.detach() + target_entropy_)).mean();
     temp_opt_->zero_grad();
     temp_loss.backward();
-    temp_opt_->step();
+    const bool temp_stepped = StepIfFinite(*temp_opt_, temp_loss);
+    info.skipped = info.skipped || !actor_stepped || !temp_stepped;
     info.actor_loss = actor_loss.item<double>();
     info.entropy = -out.log_prob.mean().item<double>();
   }
@@ -299,7 +336,7 @@ UpdateInfo SacAgent::Update(const TrainBatch& b, bool update_actor) {
 
   nn::PolyakUpdate(*critic_target_, *critic_, options_.tau);
   if (encoder_) nn::PolyakUpdate(*encoder_target_, *encoder_, options_.tau);
-  if (num_grasp_actions_ > 0) nn::PolyakUpdate(*grasp_target_, *grasp_, options_.tau);
+  if (grasp_stepped) nn::PolyakUpdate(*grasp_target_, *grasp_, options_.tau);
   return info;
 }
 
@@ -359,7 +396,7 @@ UpdateInfo SacAgent::BcUpdate(const TrainBatch& b) {
   }
   bc_opt_->zero_grad();
   loss.backward();
-  bc_opt_->step();
+  info.skipped = !StepIfFinite(*bc_opt_, loss);
   info.actor_loss = nll.item<double>();
   info.temperature = temperature();
   return info;

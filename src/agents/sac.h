@@ -68,6 +68,9 @@ struct UpdateInfo {
   // Mean Q(s, a) over the demo rows and over the online rows of the batch (NaN if none):
   // online Q far above what the online success rate supports means overestimation.
   double q_demo = 0, q_online = 0;
+  // Some loss or gradient was not finite: that network's step (and its target's move) was
+  // skipped, so no weight and no optimizer state ever takes a non-finite value.
+  bool skipped = false;
 };
 
 class SacAgent {
@@ -80,7 +83,9 @@ class SacAgent {
   torch::Tensor Act(const torch::Tensor& obs, bool deterministic);
 
   // One critic (and grasp critic) update; with `update_actor` also the actor and the
-  // temperature; then the target networks move by tau.
+  // temperature; then the target networks move by tau. A non-finite critic loss or
+  // gradient skips the whole update; a non-finite grasp, actor or temperature loss skips
+  // that part. Either way UpdateInfo::skipped is set and nothing non-finite is applied.
   UpdateInfo Update(const TrainBatch& batch, bool update_actor);
 
   // Behaviour cloning (the BC and HG-DAgger baselines, REFERENCE.md section 1): one step
@@ -88,7 +93,8 @@ class SacAgent {
   // corrections) and fits the grasp critic's head as a classifier of the demonstrated
   // gripper commands (cross-entropy over the 3^grippers joint actions); the encoder head
   // (pixels) is trained through both. Critics are untouched. Returns the policy's negative
-  // log-likelihood in actor_loss and the classifier loss in grasp_loss.
+  // log-likelihood in actor_loss and the classifier loss in grasp_loss. Skipped as a whole
+  // when the loss or a gradient is not finite.
   UpdateInfo BcUpdate(const TrainBatch& batch);
 
   // Individual losses, exposed for tests (no optimizer step).

@@ -133,6 +133,47 @@ TEST(SacTest, WeightsRoundTripAndOptionsValidate) {
   EXPECT_THROW(SacAgent(4, 1, Tiny(1)), InvalidArgument);  // no continuous component left
 }
 
+bool SameWeights(const nn::TensorMap& a, const nn::TensorMap& b) {
+  if (a.size() != b.size()) return false;
+  for (const auto& [k, v] : a) {
+    if (!b.count(k) || !torch::equal(v, b.at(k))) return false;
+  }
+  return true;
+}
+
+bool AllFinite(const nn::TensorMap& m) {
+  for (const auto& [k, v] : m) {
+    if (!torch::isfinite(v).all().item<bool>()) return false;
+  }
+  return true;
+}
+
+TEST(SacTest, NonFiniteLossOrGradientIsNeverApplied) {
+  torch::manual_seed(5);
+  SacAgent agent(3, 3, Tiny(1));
+  TrainBatch good = Batch(3, 3, 1.0f);
+  EXPECT_FALSE(agent.Update(good, true).skipped);
+  // An absurd but finite reward: the squared TD error overflows to inf.
+  TrainBatch absurd = Batch(3, 3, 1.0f);
+  absurd.rewards = torch::tensor({3e38f, 3e38f});
+  const nn::TensorMap before = agent.Weights();
+  const UpdateInfo info = agent.Update(absurd, true);
+  EXPECT_TRUE(info.skipped);
+  EXPECT_FALSE(std::isfinite(info.critic_loss));
+  EXPECT_TRUE(SameWeights(before, agent.Weights()));  // targets too: nothing moved
+  // A NaN observation poisons every loss: skipped, weights untouched.
+  TrainBatch nan_obs = Batch(3, 3, 1.0f);
+  nan_obs.obs[0][1] = std::nanf("");
+  EXPECT_TRUE(agent.Update(nan_obs, true).skipped);
+  EXPECT_TRUE(SameWeights(before, agent.Weights()));
+  EXPECT_TRUE(agent.BcUpdate(nan_obs).skipped);
+  EXPECT_TRUE(SameWeights(before, agent.Weights()));
+  EXPECT_TRUE(AllFinite(agent.Weights()));
+  // The optimizer state was not touched either: the next good update is finite.
+  EXPECT_FALSE(agent.Update(good, true).skipped);
+  EXPECT_TRUE(AllFinite(agent.Weights()));
+}
+
 TEST(SacTest, ObservationNormalizationIsAppliedAndTravelsWithTheWeights) {
   torch::manual_seed(5);
   SacAgent a(2, 2, Tiny(1)), b(2, 2, Tiny(1));

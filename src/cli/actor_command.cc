@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "core/error.h"
 #include "runtime/trainer.h"
 
 namespace hilserl::cli {
@@ -16,6 +17,7 @@ struct Flags {
   std::string learner = "127.0.0.1:50051", token, tls_root_cert, name = "actor";
   int64_t steps = 0;
   uint64_t seed = 0;
+  double durable_wait_s = 120;
   bool progress = true;
   std::string operator_name = "none";
   std::vector<std::string> overrides;
@@ -29,10 +31,17 @@ void Run(Flags& f) {
                    f.progress, ""};
   if (f.operator_name != "none" && f.operator_name != "scripted") req.teleop_device = f.operator_name;
   if (req.token.empty() && std::getenv("HILSERL_TOKEN")) req.token = std::getenv("HILSERL_TOKEN");
+  req.durable_wait_s = f.durable_wait_s;
   const ActorResult r = RunActor(std::move(req));
   std::cout << fmt::format("actor: {} env steps, {} episodes, success rate {:.1f}%, last weights v{}, {} reconnects; "
                            "{}\n", r.env_steps, r.episodes, 100 * r.success_rate, r.weights_version, r.reconnects,
-                           r.delivered ? "everything delivered" : "NOT everything was accepted by the learner");
+                           r.delivered ? "everything delivered (in the learner's checkpoint)"
+                                       : fmt::format("{} transitions NOT delivered", r.undelivered));
+  if (!r.delivered) {
+    throw Unavailable(fmt::format("{} transitions are not in a checkpoint of the learner at {} after waiting {:.0f} s "
+                                  "(--durable-wait); they are lost with this actor", r.undelivered, f.learner,
+                                  f.durable_wait_s));
+  }
 }
 
 }  // namespace
@@ -51,6 +60,9 @@ void AddActorCommand(CLI::App& app) {
   cmd->add_option("--name", f->name, "Name shown in the learner's log")->capture_default_str();
   cmd->add_option("--steps", f->steps, "Environment steps to run (default train.env_steps)");
   cmd->add_option("--seed", f->seed, "Seed of the first episode (give each actor its own)")->capture_default_str();
+  cmd->add_option("--durable-wait", f->durable_wait_s,
+                  "At the end, seconds to wait for the learner's checkpoint to hold everything sent")
+      ->capture_default_str();
   cmd->add_option("--operator", f->operator_name, "none, scripted, spacemouse, gamepad or keyboard")
       ->check(CLI::IsMember({"none", "scripted", "spacemouse", "gamepad", "keyboard"}))
       ->capture_default_str();

@@ -211,5 +211,138 @@ TEST(CliDistributedTest, ActorsSurviveALearnerKilledAndResumed) {
   EXPECT_NE(Read(log2).find("2 actors"), std::string::npos) << Read(log2);
 }
 
+// The port a learner printed in its log (0 if not within 30 s).
+int LearnerPort(const fs::path& log) {
+  for (int i = 0; i < 600; ++i) {
+    const std::string text = Read(log);
+    const size_t at = text.find("(port ");
+    if (at != std::string::npos) return std::atoi(text.c_str() + at + 6);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return 0;
+}
+
+int64_t CsvRows(const fs::path& p) {
+  std::istringstream in(Read(p));
+  std::string line;
+  int64_t n = -1;
+  while (std::getline(in, line)) ++n;
+  return n;
+}
+
+// Ctrl-C (or SIGTERM) no longer loses what was trained since the last checkpoint: the
+// run writes its final checkpoint (both buffers included) and exits 130 (143).
+TEST(CliInterruptTest, SigintAndSigtermWriteAFinalCheckpointWithEverything) {
+  const fs::path run = fs::temp_directory_path() / "hilserl_cli_interrupt";
+  fs::remove_all(run);
+  const std::vector<std::string> args = {"train", "--task", "pendulum", "--no-progress", "--run-dir", run.string(),
+                                         "--set", "train.training_starts=100", "--set", "train.batch_size=32",
+                                         "--set", "agent.hidden=[32, 32]", "--set", "train.eval_episodes=0",
+                                         "--steps", "1000000"};  // default checkpoint_every: none due
+  const fs::path log1 = fs::temp_directory_path() / "hilserl_cli_interrupt_1.log";
+  const pid_t pid = Spawn(args, log1.string());
+  ASSERT_GT(pid, 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (CsvRows(run / "episodes.csv") < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  kill(pid, SIGINT);
+  ASSERT_EQ(Wait(pid), 130) << Read(log1);
+  const std::string out = Read(log1);
+  EXPECT_NE(out.find("interrupted after"), std::string::npos) << out;
+  EXPECT_NE(out.find("--resume"), std::string::npos) << out;
+  const int64_t saved = StateSteps(run);
+  EXPECT_GE(saved, 400) << out;  // two 200-step episodes at least
+  EXPECT_TRUE(fs::exists(run / "checkpoints" / "resume" / "replay_rl.bin"));
+  EXPECT_TRUE(fs::exists(run / "checkpoints" / "final" / "weights.safetensors"));
+  const auto meta = nlohmann::json::parse(Read(run / "checkpoints" / "final" / "meta.json"));
+  EXPECT_EQ(meta.at("env_steps").get<int64_t>(), saved);
+
+  // The run continues from there; SIGTERM saves the same way.
+  const fs::path log2 = fs::temp_directory_path() / "hilserl_cli_interrupt_2.log";
+  const pid_t pid2 = Spawn({"train", "--resume", "--run-dir", run.string(), "--no-progress"}, log2.string());
+  ASSERT_GT(pid2, 0);
+  const int64_t rows = CsvRows(run / "episodes.csv");
+  const auto deadline2 = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (CsvRows(run / "episodes.csv") < rows + 1 && std::chrono::steady_clock::now() < deadline2) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  kill(pid2, SIGTERM);
+  ASSERT_EQ(Wait(pid2), 143) << Read(log2);
+  EXPECT_NE(Read(log2).find("resuming from"), std::string::npos) << Read(log2);
+  EXPECT_GE(StateSteps(run), saved + 200) << Read(log2);
+}
+
+// An actor that says "everything delivered" has its steps in the learner's checkpoint:
+// a learner killed right after the actor exits has lost nothing (no periodic checkpoint
+// was due; the learner wrote one because the actor asked).
+TEST(CliDistributedTest, ActorsReportDeliveredOnlyForStepsInTheLearnersCheckpoint) {
+  const fs::path run = fs::temp_directory_path() / "hilserl_cli_durable";
+  fs::remove_all(run);
+  const std::vector<std::string> common = {"--task", "pendulum", "--no-progress", "--set", "agent.hidden=[32, 32]"};
+  std::vector<std::string> learner_args = {"learner", "--run-dir", run.string(), "--steps", "100000", "--set",
+                                           "train.batch_size=32", "--set", "train.training_starts=100", "--set",
+                                           "train.eval_episodes=0", "--listen", "127.0.0.1:0"};
+  learner_args.insert(learner_args.end(), common.begin(), common.end());
+  const fs::path log1 = fs::temp_directory_path() / "hilserl_durable_learner.log";
+  const pid_t learner = Spawn(learner_args, log1.string());
+  ASSERT_GT(learner, 0);
+  const int port = LearnerPort(log1);
+  ASSERT_GT(port, 0) << Read(log1);
+  // An oversized name is refused before anything is sent.
+  std::vector<std::string> long_name = {"actor", "--learner", "127.0.0.1:" + std::to_string(port), "--steps", "10",
+                                        "--name", std::string(100000, 'n')};
+  long_name.insert(long_name.end(), common.begin(), common.end());
+  const fs::path nlog = fs::temp_directory_path() / "hilserl_durable_long_name.log";
+  EXPECT_NE(Wait(Spawn(long_name, nlog.string())), 0);
+  EXPECT_NE(Read(nlog).find("the name has 100000 bytes, at most 128"), std::string::npos) << Read(nlog).substr(0, 300);
+  // A name with control characters reaches the learner's log escaped.
+  std::vector<std::string> actor_args = {"actor", "--learner", "127.0.0.1:" + std::to_string(port), "--steps", "600",
+                                         "--name", "dur\nable"};
+  actor_args.insert(actor_args.end(), common.begin(), common.end());
+  const fs::path alog = fs::temp_directory_path() / "hilserl_durable_actor.log";
+  const pid_t actor = Spawn(actor_args, alog.string());
+  ASSERT_EQ(Wait(actor), 0) << Read(alog);
+  kill(learner, SIGKILL);  // at once: no chance to save anything more
+  Wait(learner);
+  EXPECT_NE(Read(alog).find("everything delivered"), std::string::npos) << Read(alog);
+  EXPECT_EQ(StateSteps(run), 600) << Read(log1);
+  EXPECT_NE(Read(log1).find("actor 'dur\\x0aable'"), std::string::npos) << Read(log1);
+  EXPECT_EQ(Read(log1).find(std::string(100, 'n')), std::string::npos);
+}
+
+// A learner that reaches its step budget keeps everything it accepted (in its final
+// checkpoint); an actor that produced more reports what was not delivered and fails.
+TEST(CliDistributedTest, ALearnerAtItsBudgetLosesNothingItAccepted) {
+  const fs::path run = fs::temp_directory_path() / "hilserl_cli_budget";
+  fs::remove_all(run);
+  const std::vector<std::string> common = {"--task", "pendulum", "--no-progress", "--set", "agent.hidden=[32, 32]"};
+  std::vector<std::string> learner_args = {"learner", "--run-dir", run.string(), "--steps", "400", "--set",
+                                           "train.batch_size=32", "--set", "train.training_starts=100", "--set",
+                                           "train.eval_episodes=0", "--listen", "127.0.0.1:0"};
+  learner_args.insert(learner_args.end(), common.begin(), common.end());
+  const fs::path log1 = fs::temp_directory_path() / "hilserl_budget_learner.log";
+  const pid_t learner = Spawn(learner_args, log1.string());
+  ASSERT_GT(learner, 0);
+  const int port = LearnerPort(log1);
+  ASSERT_GT(port, 0) << Read(log1);
+  std::vector<std::string> actor_args = {"actor", "--learner", "127.0.0.1:" + std::to_string(port), "--steps", "450",
+                                         "--durable-wait", "6"};
+  actor_args.insert(actor_args.end(), common.begin(), common.end());
+  const fs::path alog = fs::temp_directory_path() / "hilserl_budget_actor.log";
+  const pid_t actor = Spawn(actor_args, alog.string());
+  ASSERT_EQ(Wait(learner), 0) << Read(log1);
+  const int actor_rc = Wait(actor);
+  const std::string out = Read(alog);
+  const int64_t saved = StateSteps(run);
+  ASSERT_GE(saved, 400) << Read(log1);
+  if (saved == 450) {
+    EXPECT_EQ(actor_rc, 0) << out;
+  } else {
+    EXPECT_NE(actor_rc, 0) << out;
+    EXPECT_NE(out.find(std::to_string(450 - saved) + " transitions NOT delivered"), std::string::npos) << out;
+  }
+}
+
 }  // namespace
 }  // namespace hilserl

@@ -1,5 +1,9 @@
 // `hilserl train`: actor and learner threads in one process on a simulated task.
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <iostream>
 
@@ -11,6 +15,17 @@
 
 namespace hilserl::cli {
 namespace {
+
+// SIGINT / SIGTERM: the first asks the run to stop after a final checkpoint, a second
+// exits at once.
+std::atomic<int> g_interrupt{0};
+
+void OnInterrupt(int sig) {
+  if (g_interrupt.exchange(sig) != 0) _exit(128 + sig);
+  static const char msg[] = "\nstopping: writing the final checkpoint (press Ctrl-C again to exit at once)\n";
+  const ssize_t ignored = write(2, msg, sizeof(msg) - 1);
+  (void)ignored;
+}
 
 struct Flags {
   std::string task = "pick_cube";
@@ -50,6 +65,12 @@ void Run(const Flags& f) {
     throw InvalidArgument(fmt::format("--operator '{}': expected none, scripted, spacemouse, gamepad or keyboard",
                                       f.operator_name));
   }
+  req.interrupt = &g_interrupt;
+  struct sigaction sa {};
+  sa.sa_handler = OnInterrupt;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
   const TrainResult r = Train(std::move(req));
   if (r.env_steps == 0) {
     std::cout << fmt::format("behaviour cloning: {} supervised updates on the demonstrations, no env steps\n",
@@ -83,7 +104,17 @@ void Run(const Flags& f) {
     std::cout << fmt::format("evaluation: success rate {:.1f}% over {} episodes, cycle time {:.2f} s\n",
                              100 * r.eval.success_rate, r.eval.episodes.size(), r.eval.mean_cycle_time_s);
   }
+  if (r.skipped_updates > 0) {
+    std::cout << fmt::format("{} updates were skipped for a non-finite loss or gradient\n", r.skipped_updates);
+  }
   std::cout << "checkpoint " << r.checkpoint << "\n";
+  if (r.interrupted) {
+    std::cout << fmt::format("interrupted after {} env steps: everything is in the checkpoint; continue with "
+                             "hilserl {} --resume --run-dir {}\n", r.env_steps, f.listen.empty() ? "train" : "learner",
+                             f.run_dir);
+    std::cout.flush();
+    std::exit(128 + g_interrupt.load());
+  }
   if (r.env_steps > 0) std::cout << "metrics    " << f.run_dir << "/episodes.csv, " << f.run_dir << "/learner.csv, TensorBoard: "
             << "tensorboard --logdir " << f.run_dir << "\n";
 }

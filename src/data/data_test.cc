@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -302,6 +303,45 @@ TEST(EpisodeDatasetTest, RoundTripThroughHdf5) {
   EXPECT_NO_THROW(CheckEpisodesMatch(eps, Spec(true), 2, path));
   EXPECT_THROW(CheckEpisodesMatch(eps, Spec(false), 2, path), DataLoss);
   EXPECT_THROW(CheckEpisodesMatch(eps, Spec(true), 3, path), DataLoss);
+  std::filesystem::remove(path);
+}
+
+TEST(EpisodeDatasetTest, AbsurdValuesInADemoFileAreRefusedNamingFileEpisodeAndStep) {
+  const auto path = (std::filesystem::temp_directory_path() / "hilserl_demos_absurd.h5").string();
+  ValueLimits limits;
+  limits.max_abs_reward = 10;
+  limits.max_abs_observation = 1e6;
+  limits.actions = VectorSpace{"action", {"x", "gripper"}, {-1, -1}, {1, 1}};
+  auto refused = [&](std::function<void(Episode&)> poison, const std::string& words) {
+    {
+      EpisodeWriter w(path, DatasetInfo{"toy", 0.1, {"x", "gripper"}});
+      w.Write(MakeEpisode(5, false));
+      Episode bad = MakeEpisode(5, false);
+      poison(bad);
+      w.Write(bad);
+      w.Close();
+    }
+    const auto eps = ReadEpisodes(path);
+    try {
+      CheckEpisodeValues(eps, limits, path);
+      ADD_FAILURE() << "accepted: " << words;
+    } catch (const InvalidArgument& e) {
+      EXPECT_NE(std::string(e.what()).find(path + ": episode 1 "), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
+    }
+  };
+  refused([](Episode& ep) { ep.rewards[3] = 3e38f; }, "step 3: reward 3e+38 is beyond +-10");
+  refused([](Episode& ep) { ep.grasp_penalty[2] = -1e30f; }, "step 2: grasp penalty");
+  refused([](Episode& ep) { ep.actions[4][0] = 1e30f; }, "step 4: action component 0 ('x') is 1e+30");
+  refused([](Episode& ep) { ep.observations[2].proprio["s"][1] = 1e30f; },
+          "observation 2: proprio 's' value 1 is 1e+30, beyond +-1e+06");
+  // Good files pass.
+  {
+    EpisodeWriter w(path, DatasetInfo{"toy", 0.1, {"x", "gripper"}});
+    w.Write(MakeEpisode(5, false));
+    w.Close();
+  }
+  EXPECT_NO_THROW(CheckEpisodeValues(ReadEpisodes(path), limits, path));
   std::filesystem::remove(path);
 }
 

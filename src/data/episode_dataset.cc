@@ -339,4 +339,19 @@ void CheckEpisodesMatch(const std::vector<Episode>& episodes, const ObservationS
   }
 }
 
+void CheckEpisodeValues(const std::vector<Episode>& episodes, const ValueLimits& limits, const std::string& source) {
+  for (size_t e = 0; e < episodes.size(); ++e) {
+    const Episode& ep = episodes[e];
+    for (size_t t = 0; t < ep.observations.size(); ++t) {
+      limits.CheckObservation(ep.observations[t], fmt::format("{}: episode {} observation {}", source, e, t));
+    }
+    for (int t = 0; t < ep.length(); ++t) {
+      const std::string where = fmt::format("{}: episode {} step {}", source, e, t);
+      limits.CheckAction(ep.actions[t], where);
+      limits.CheckReward(ep.rewards[t], "reward", where);
+      limits.CheckReward(ep.grasp_penalty[t], "grasp penalty", where);
+    }
+  }
+}
+
 }  // namespace hilserl

@@ -21,6 +21,7 @@
 
 #include "core/spaces.h"
 #include "core/types.h"
+#include "data/value_limits.h"
 
 namespace hilserl {
 
@@ -68,5 +69,10 @@ std::vector<Episode> ReadEpisodes(const std::string& path, DatasetInfo* info = n
 // have `action_dim` values, naming the file, episode and entry.
 void CheckEpisodesMatch(const std::vector<Episode>& episodes, const ObservationSpec& spec, int action_dim,
                         const std::string& source);
+
+// Throws InvalidArgument naming the file (`source`), episode, step and field if a reward,
+// grasp penalty, action or proprio value is non-finite or beyond `limits` (what a
+// learner accepts from demonstrations).
+void CheckEpisodeValues(const std::vector<Episode>& episodes, const ValueLimits& limits, const std::string& source);
 
 }  // namespace hilserl

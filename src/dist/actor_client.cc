@@ -1,6 +1,7 @@
 // ActorClient: the actor's side of proto/hilserl.proto. A sender thread delivers batches
 // in order (handshake, resend until acknowledged, reconnect with backoff); a watcher
 // thread keeps a weights stream open and applies the updates it receives.
+#include <cmath>
 #include <condition_variable>
 #include <deque>
 #include <fstream>
@@ -28,6 +29,7 @@ struct ActorClient::Impl {
   };
 
   ActorClientOptions opt;
+  std::string session;  // this process's secret, bound to opt.actor_id by the learner
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<proto::Learner::Stub> stub;
 
@@ -39,6 +41,8 @@ struct ActorClient::Impl {
   std::deque<Sealed> outbox;  // sealed, not yet durable
   uint64_t next_seq = 1;
   bool handshaken = false, ever_handshaken = false, stop = false;
+  int waiting_durable = 0;  // WaitDurable() callers: poll the learner and ask it to checkpoint
+  std::chrono::steady_clock::time_point last_poll;
   std::string fatal;
   Stats stats;
   std::optional<WeightsSnapshot> weights;
@@ -61,6 +65,8 @@ struct ActorClient::Impl {
     if (building.transitions_size() == 0) return;
     building.set_actor_id(opt.actor_id);
     building.set_seq(next_seq++);
+    building.set_token(opt.token);
+    building.set_session(session);
     outbox.push_back({building.seq(), building.SerializeAsString(), building.transitions_size()});
     building.Clear();
     last_step = -2;
@@ -101,6 +107,7 @@ struct ActorClient::Impl {
     hello.set_task(opt.identity.task);
     hello.set_layout(opt.identity.layout);
     hello.set_network(opt.identity.network);
+    hello.set_session(session);
     {
       std::lock_guard<std::mutex> l(mu);
       hello.set_first_seq(outbox.empty() ? next_seq : outbox.front().seq);
@@ -157,7 +164,16 @@ struct ActorClient::Impl {
         cv.wait_for(l, std::chrono::milliseconds(100), [&] { return stop || next() != nullptr; });
         if (stop) return;
         const Sealed* s = next();
-        if (!s) continue;
+        if (!s) {
+          // Everything sent is accepted; what is not yet durable waits for a checkpoint.
+          // Ask now and then (often, and for a checkpoint, while someone waits for it).
+          const auto every = waiting_durable > 0 ? std::chrono::milliseconds(200) : std::chrono::milliseconds(2000);
+          const bool poll = !outbox.empty() && std::chrono::steady_clock::now() - last_poll >= every;
+          const bool want = waiting_durable > 0;
+          l.unlock();
+          if (poll) PollAcknowledgements(want);
+          continue;
+        }
         bytes = s->bytes;
         seq = s->seq;
       }
@@ -202,6 +218,33 @@ struct ActorClient::Impl {
     }
   }
 
+  // Where this actor's batches stand; with `want_durable` the learner is asked to write a
+  // checkpoint soon. Not under mu.
+  void PollAcknowledgements(bool want_durable) {
+    proto::AckRequest req;
+    req.set_actor_id(opt.actor_id);
+    req.set_token(opt.token);
+    req.set_session(session);
+    req.set_want_durable(want_durable);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + opt.deadline);
+    proto::Ack ack;
+    const grpc::Status s = stub->Acknowledgements(&ctx, req, &ack);
+    std::lock_guard<std::mutex> l(mu);
+    last_poll = std::chrono::steady_clock::now();
+    if (!s.ok()) {
+      stats.last_error = s.error_message();
+      if (s.error_code() == grpc::StatusCode::NOT_FOUND || s.error_code() == grpc::StatusCode::UNAVAILABLE) {
+        handshaken = false;  // e.g. a restarted learner: the welcome says where things stand
+        stats.connected = false;
+      }
+      return;
+    }
+    stats.accepted_seq = std::max<uint64_t>(stats.accepted_seq, ack.accepted_seq());
+    stats.durable_seq = std::max<uint64_t>(stats.durable_seq, ack.durable_seq());
+    Forget(stats.durable_seq);
+  }
+
   void Apply(const proto::Weights& w) {
     std::lock_guard<std::mutex> l(mu);
     WeightsSnapshot next;
@@ -212,6 +255,12 @@ struct ActorClient::Impl {
     next.version = w.version();
     for (const auto& t : w.tensors()) {
       NamedArray a = FromProto(t);
+      for (float v : a.values) {
+        if (!std::isfinite(v)) {
+          spdlog::warn("ignoring weights v{}: tensor '{}' holds a non-finite value", w.version(), a.name);
+          return;
+        }
+      }
       bool replaced = false;
       for (auto& old : next.arrays) {
         if (old.name == a.name) {
@@ -245,6 +294,8 @@ struct ActorClient::Impl {
       proto::WeightsRequest req;
       req.set_actor_id(opt.actor_id);
       req.set_have_version(have);
+      req.set_token(opt.token);
+      req.set_session(session);
       auto reader = stub->WatchWeights(&ctx, req);
       proto::Weights w;
       bool got = false;
@@ -279,7 +330,22 @@ ActorClient::ActorClient(ActorClientOptions options) : impl_(std::make_unique<Im
     std::random_device rd;
     m.opt.actor_id = (static_cast<uint64_t>(rd()) << 32) ^ rd() ^ 1;
   }
-  if (m.opt.batch_transitions < 1) throw InvalidArgument("actor: batch_transitions must be >= 1");
+  if (m.opt.batch_transitions < 1 || m.opt.batch_transitions > kMaxBatchTransitions) {
+    throw InvalidArgument(fmt::format("actor: batch_transitions must be in [1, {}]", kMaxBatchTransitions));
+  }
+  if (m.opt.name.size() > kMaxActorNameBytes) {
+    throw InvalidArgument(fmt::format("actor: the name has {} bytes, at most {} are allowed", m.opt.name.size(),
+                                      kMaxActorNameBytes));
+  }
+  if (m.opt.token.size() > kMaxTokenBytes) {
+    throw InvalidArgument(fmt::format("actor: the token has {} bytes, at most {} are allowed", m.opt.token.size(),
+                                      kMaxTokenBytes));
+  }
+  {
+    std::random_device rd;
+    m.session.resize(32);
+    for (auto& c : m.session) c = static_cast<char>(rd() & 0xff);
+  }
   std::shared_ptr<grpc::ChannelCredentials> creds;
   if (!m.opt.tls_root_cert.empty()) {
     std::ifstream in(m.opt.tls_root_cert);
@@ -293,8 +359,8 @@ ActorClient::ActorClient(ActorClientOptions options) : impl_(std::make_unique<Im
     creds = grpc::InsecureChannelCredentials();
   }
   grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(256 << 20);
-  args.SetMaxSendMessageSize(256 << 20);
+  args.SetMaxReceiveMessageSize(kMaxWeightsBytes);
+  args.SetMaxSendMessageSize(kMaxRequestBytes);
   // Reconnect quickly after a learner restart (the default backoff grows to minutes).
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, static_cast<int>(m.opt.backoff_min.count()));
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, static_cast<int>(m.opt.backoff_max.count()));
@@ -356,6 +422,18 @@ bool ActorClient::WaitAccepted(std::chrono::milliseconds timeout) {
     return impl_->building.transitions_size() == 0 &&
            (impl_->outbox.empty() || impl_->outbox.back().seq <= impl_->stats.accepted_seq);
   }) && impl_->fatal.empty();
+}
+
+bool ActorClient::WaitDurable(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> l(impl_->mu);
+  impl_->Seal();
+  ++impl_->waiting_durable;
+  impl_->cv.notify_all();
+  const bool done = impl_->cv.wait_for(l, timeout, [&] {
+    return !impl_->fatal.empty() || (impl_->building.transitions_size() == 0 && impl_->outbox.empty());
+  });
+  --impl_->waiting_durable;
+  return done && impl_->fatal.empty();
 }
 
 ActorClient::Stats ActorClient::stats() const {

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <mutex>
 #include <sstream>
+#include <utility>
 
 #include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
@@ -32,12 +33,46 @@ std::string ReadFile(const std::string& path, const char* what) {
   return ss.str();
 }
 
+// Equal strings, in time that depends on the lengths only (not on where they differ).
+bool ConstantTimeEqual(const std::string& a, const std::string& b) {
+  const size_t n = std::max(a.size(), b.size());
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < n; ++i) {
+    const unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+    const unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+    diff |= static_cast<unsigned char>(x ^ y);
+  }
+  return diff == 0;
+}
+
+// `s` for a log line: printable ASCII kept, anything else as \xNN.
+std::string Printable(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      out += fmt::format("\\x{:02x}", c);
+    }
+  }
+  return out;
+}
+
+grpc::Status TooLong(const char* what, size_t size, size_t limit) {
+  return {grpc::StatusCode::INVALID_ARGUMENT, fmt::format("{} has {} bytes, at most {} are allowed", what, size, limit)};
+}
+
+const grpc::Status kNoSession{grpc::StatusCode::NOT_FOUND,
+                              "no session for this actor: shake hands first (Handshake with its session)"};
+
 }  // namespace
 
 struct LearnerServer::Impl final : public proto::Learner::Service {
   struct ActorState {
-    std::string name;
+    std::string name;     // printable (escaped) form
+    std::string session;  // bound at the first handshake of this learner process; "" = none yet
     uint64_t accepted = 0, taken = 0, durable = 0;
+    uint64_t told_durable = 0;  // the durable sequence last sent to the actor
     Clock::time_point last_seen;
   };
 
@@ -49,18 +84,60 @@ struct LearnerServer::Impl final : public proto::Learner::Service {
   WeightsSnapshot current;
   std::map<std::string, int64_t> changed_at;  // version in which each tensor last changed
   bool shutting_down = false;
+  bool durability_requested = false;
+  std::string closed;  // why new batches are refused ("" = accepting)
+  std::condition_variable told_cv;  // an actor was told its durable sequence
   Stats stats;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
 
-  grpc::Status Handshake(grpc::ServerContext*, const proto::Hello* hello, proto::Welcome* welcome) override {
-    if (!opt.token.empty() && hello->token() != opt.token) {
+  // The shared token of every call (constant-time comparison).
+  grpc::Status CheckToken(const std::string& token) const {
+    if (token.size() > kMaxTokenBytes) return TooLong("the token", token.size(), kMaxTokenBytes);
+    if (!opt.token.empty() && !ConstantTimeEqual(token, opt.token)) {
       return {grpc::StatusCode::UNAUTHENTICATED, "the learner requires a token and this one does not match"};
+    }
+    return grpc::Status::OK;
+  }
+
+  // The actor a call is for, if `session` is the one bound to it (under mu). Unknown
+  // actors and wrong sessions get the same answer.
+  ActorState* Authorize(uint64_t actor_id, const std::string& session) {
+    auto it = actors.find(actor_id);
+    if (it == actors.end() || it->second.session.empty() || !ConstantTimeEqual(session, it->second.session)) {
+      return nullptr;
+    }
+    return &it->second;
+  }
+
+  void Tell(ActorState& a, proto::Ack* ack) {  // under mu
+    ack->set_accepted_seq(a.accepted);
+    ack->set_durable_seq(a.durable);
+    a.told_durable = std::max(a.told_durable, a.durable);
+    told_cv.notify_all();
+  }
+
+  grpc::Status Handshake(grpc::ServerContext*, const proto::Hello* hello, proto::Welcome* welcome) override {
+    if (grpc::Status s = CheckToken(hello->token()); !s.ok()) return s;
+    if (hello->actor_name().size() > kMaxActorNameBytes) {
+      return TooLong("actor_name", hello->actor_name().size(), kMaxActorNameBytes);
+    }
+    if (hello->task().size() > kMaxTaskBytes) return TooLong("task", hello->task().size(), kMaxTaskBytes);
+    if (hello->layout().size() > kMaxDescriptionBytes) {
+      return TooLong("layout", hello->layout().size(), kMaxDescriptionBytes);
+    }
+    if (hello->network().size() > kMaxDescriptionBytes) {
+      return TooLong("network", hello->network().size(), kMaxDescriptionBytes);
     }
     if (hello->protocol() != kProtocolVersion) {
       return {grpc::StatusCode::FAILED_PRECONDITION,
               fmt::format("protocol version {} (actor) vs {} (learner): run the same hilserl build on both sides",
                           hello->protocol(), kProtocolVersion)};
+    }
+    if (hello->session().size() < kMinSessionBytes || hello->session().size() > kMaxSessionBytes) {
+      return {grpc::StatusCode::INVALID_ARGUMENT,
+              fmt::format("the session has {} bytes, expected {}-{}", hello->session().size(), kMinSessionBytes,
+                          kMaxSessionBytes)};
     }
     auto differ = [](const char* what, const std::string& actor, const std::string& learner) {
       return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
@@ -75,36 +152,52 @@ struct LearnerServer::Impl final : public proto::Learner::Service {
     std::lock_guard<std::mutex> l(mu);
     auto [it, fresh] = actors.try_emplace(hello->actor_id());
     ActorState& a = it->second;
+    if (!a.session.empty() && !ConstantTimeEqual(hello->session(), a.session)) {
+      // Another process claims an actor id that has a session: the id stays with its owner.
+      return {grpc::StatusCode::PERMISSION_DENIED,
+              "this actor id belongs to another actor process (a different session): give each actor its own id"};
+    }
+    a.session = hello->session();
     // The actor no longer holds batches before first_seq: they must have been durable.
     const uint64_t floor = hello->first_seq() > 0 ? hello->first_seq() - 1 : 0;
     if (fresh || a.accepted < floor) {
-      if (!fresh) spdlog::warn("actor {:x} resumes at batch {} but the learner has only {}", hello->actor_id(), floor, a.accepted);
+      if (!fresh) {
+        spdlog::warn("actor {:x} resumes at batch {} but the learner has only {}", hello->actor_id(), floor, a.accepted);
+      }
       a.accepted = a.taken = a.durable = std::max(a.accepted, floor);
     }
-    a.name = hello->actor_name();
+    a.name = Printable(hello->actor_name());
+    // A reconnection of an actor heard from recently (e.g. retrying while the learner
+    // refuses batches) is not news.
+    const bool news = fresh || a.last_seen.time_since_epoch().count() == 0 ||
+                      Clock::now() - a.last_seen > std::chrono::seconds(10);
     a.last_seen = Clock::now();
+    a.told_durable = std::max(a.told_durable, a.durable);
+    told_cv.notify_all();
     welcome->set_durable_seq(a.durable);
     welcome->set_accepted_seq(a.accepted);
     welcome->set_weights_version(current.version);
     welcome->set_learner_name(opt.name);
-    spdlog::info("actor '{}' ({:x}) joined: {} batches accepted, {} durable", a.name, hello->actor_id(), a.accepted,
-                 a.durable);
+    spdlog::log(news ? spdlog::level::info : spdlog::level::debug,
+                "actor '{}' ({:x}) joined: {} batches accepted, {} durable", a.name, hello->actor_id(), a.accepted,
+                a.durable);
     return grpc::Status::OK;
   }
 
   grpc::Status SendTransitions(grpc::ServerContext*, const proto::TransitionBatch* batch, proto::Ack* ack) override {
+    if (grpc::Status s = CheckToken(batch->token()); !s.ok()) return s;
     {
       std::lock_guard<std::mutex> l(mu);
-      auto it = actors.find(batch->actor_id());
-      if (it == actors.end()) return {grpc::StatusCode::NOT_FOUND, "unknown actor: shake hands first"};
-      ActorState& a = it->second;
+      ActorState* found = Authorize(batch->actor_id(), batch->session());
+      if (!found) return kNoSession;
+      ActorState& a = *found;
       a.last_seen = Clock::now();
       if (batch->seq() <= a.accepted) {  // a resend of something the learner has
         ++stats.duplicates;
-        ack->set_accepted_seq(a.accepted);
-        ack->set_durable_seq(a.durable);
+        Tell(a, ack);
         return grpc::Status::OK;
       }
+      if (!closed.empty()) return {grpc::StatusCode::UNAVAILABLE, closed};
       if (batch->seq() != a.accepted + 1) {
         return {grpc::StatusCode::OUT_OF_RANGE,
                 fmt::format("expected batch {} of this actor, got {}", a.accepted + 1, batch->seq())};
@@ -119,7 +212,7 @@ struct LearnerServer::Impl final : public proto::Learner::Service {
     }
     ReceivedBatch received;
     try {
-      received.transitions = FromProto(*batch, opt.layout);
+      received.transitions = FromProto(*batch, opt.layout, opt.limits);
     } catch (const Error& e) {
       std::lock_guard<std::mutex> l(mu);
       ++stats.rejected;
@@ -132,6 +225,8 @@ struct LearnerServer::Impl final : public proto::Learner::Service {
     ActorState& a = actors.at(batch->actor_id());
     if (batch->seq() != a.accepted + 1) {  // a concurrent resend got in first
       ++stats.duplicates;
+    } else if (!closed.empty()) {
+      return {grpc::StatusCode::UNAVAILABLE, closed};
     } else {
       a.accepted = batch->seq();
       ++stats.batches;
@@ -140,13 +235,28 @@ struct LearnerServer::Impl final : public proto::Learner::Service {
       pending.push_back(std::move(received));
       pending_cv.notify_all();
     }
-    ack->set_accepted_seq(a.accepted);
-    ack->set_durable_seq(a.durable);
+    Tell(a, ack);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Acknowledgements(grpc::ServerContext*, const proto::AckRequest* req, proto::Ack* ack) override {
+    if (grpc::Status s = CheckToken(req->token()); !s.ok()) return s;
+    std::lock_guard<std::mutex> l(mu);
+    ActorState* a = Authorize(req->actor_id(), req->session());
+    if (!a) return kNoSession;
+    a->last_seen = Clock::now();
+    if (req->want_durable() && a->durable < a->accepted) durability_requested = true;
+    Tell(*a, ack);
     return grpc::Status::OK;
   }
 
   grpc::Status WatchWeights(grpc::ServerContext* ctx, const proto::WeightsRequest* req,
                             grpc::ServerWriter<proto::Weights>* writer) override {
+    if (grpc::Status s = CheckToken(req->token()); !s.ok()) return s;
+    {
+      std::lock_guard<std::mutex> l(mu);
+      if (!Authorize(req->actor_id(), req->session())) return kNoSession;
+    }
     int64_t have = req->have_version();
     while (true) {
       proto::Weights msg;
@@ -193,8 +303,8 @@ LearnerServer::LearnerServer(LearnerServerOptions options) : impl_(std::make_uni
   }
   grpc::ServerBuilder builder;
   builder.AddListeningPort(o.address, creds, &impl_->port);
-  builder.SetMaxReceiveMessageSize(256 << 20);
-  builder.SetMaxSendMessageSize(256 << 20);
+  builder.SetMaxReceiveMessageSize(kMaxRequestBytes);
+  builder.SetMaxSendMessageSize(kMaxWeightsBytes);
   builder.RegisterService(impl_.get());
   impl_->server = builder.BuildAndStart();
   if (!impl_->server || impl_->port == 0) {
@@ -209,6 +319,7 @@ LearnerServer::~LearnerServer() {
   }
   impl_->weights_cv.notify_all();
   impl_->pending_cv.notify_all();
+  impl_->told_cv.notify_all();
   impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   impl_->server->Wait();
 }
@@ -263,6 +374,28 @@ void LearnerServer::RestoreSequences(const std::map<uint64_t, uint64_t>& sequenc
     a.accepted = a.taken = a.durable = seq;
     a.name = "(from checkpoint)";
   }
+}
+
+bool LearnerServer::TakeDurabilityRequest() {
+  std::lock_guard<std::mutex> l(impl_->mu);
+  return std::exchange(impl_->durability_requested, false);
+}
+
+void LearnerServer::StopAccepting(const std::string& reason) {
+  std::lock_guard<std::mutex> l(impl_->mu);
+  impl_->closed = reason.empty() ? "the learner takes no more transitions" : reason;
+}
+
+bool LearnerServer::WaitDurableToldToActors(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> l(impl_->mu);
+  return impl_->told_cv.wait_for(l, timeout, [&] {
+    const auto now = Clock::now();
+    for (const auto& [id, a] : impl_->actors) {
+      const bool recent = a.last_seen.time_since_epoch().count() != 0 && now - a.last_seen < std::chrono::seconds(10);
+      if (recent && a.told_durable < a.durable) return false;
+    }
+    return true;
+  });
 }
 
 LearnerServer::Stats LearnerServer::stats() const {

@@ -50,7 +50,7 @@ bool AllFinite(const float* v, size_t n) {
 }  // namespace
 
 std::shared_ptr<Observation> FromProto(const proto::Observation& in, const ReplayLayout& layout,
-                                       const std::string& where) {
+                                       const ValueLimits& limits, const std::string& where) {
   auto obs = std::make_shared<Observation>();
   for (const auto& space : layout.proprio) {
     auto it = in.proprio().find(space.name);
@@ -96,10 +96,16 @@ std::shared_ptr<Observation> FromProto(const proto::Observation& in, const Repla
     std::memcpy(img.data.data(), p.data().data(), img.data.size());
     obs->images[space.name] = std::move(img);
   }
+  limits.CheckObservation(*obs, where);
   return obs;
 }
 
-std::vector<Transition> FromProto(const proto::TransitionBatch& batch, const ReplayLayout& layout) {
+std::vector<Transition> FromProto(const proto::TransitionBatch& batch, const ReplayLayout& layout,
+                                  const ValueLimits& limits) {
+  if (batch.transitions_size() > kMaxBatchTransitions) {
+    throw InvalidArgument(fmt::format("batch {} has {} transitions, at most {} are allowed", batch.seq(),
+                                      batch.transitions_size(), kMaxBatchTransitions));
+  }
   std::vector<Transition> out;
   out.reserve(static_cast<size_t>(batch.transitions_size()));
   for (int i = 0; i < batch.transitions_size(); ++i) {
@@ -109,7 +115,7 @@ std::vector<Transition> FromProto(const proto::TransitionBatch& batch, const Rep
     t.episode_id = p.episode_id();
     t.step = p.step();
     if (p.has_obs()) {
-      t.obs = FromProto(p.obs(), layout, where + " obs");
+      t.obs = FromProto(p.obs(), layout, limits, where + " obs");
     } else {
       if (out.empty() || out.back().episode_id != t.episode_id || out.back().step + 1 != t.step) {
         throw InvalidArgument(fmt::format("{}: the observation is omitted but the transition does not continue the "
@@ -118,7 +124,7 @@ std::vector<Transition> FromProto(const proto::TransitionBatch& batch, const Rep
       t.obs = out.back().next_obs;
     }
     if (!p.has_next_obs()) throw InvalidArgument(fmt::format("{}: next observation is missing", where));
-    t.next_obs = FromProto(p.next_obs(), layout, where + " next_obs");
+    t.next_obs = FromProto(p.next_obs(), layout, limits, where + " next_obs");
     if (p.action_size() != layout.action_dim) {
       throw InvalidArgument(fmt::format("{}: action has {} components, expected {}", where, p.action_size(),
                                         layout.action_dim));
@@ -128,6 +134,9 @@ std::vector<Transition> FromProto(const proto::TransitionBatch& batch, const Rep
       throw InvalidArgument(fmt::format("{}: action, reward or grasp penalty is not finite", where));
     }
     t.action.assign(p.action().begin(), p.action().end());
+    limits.CheckAction(t.action, where);
+    limits.CheckReward(p.reward(), "reward", where);
+    limits.CheckReward(p.grasp_penalty(), "grasp penalty", where);
     t.reward = p.reward();
     t.terminated = p.terminated();
     t.truncated = p.truncated();

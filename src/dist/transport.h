@@ -10,13 +10,18 @@
 //
 // Delivery: each actor numbers its batches 1, 2, 3, ... and resends a batch unchanged
 // until the learner acknowledges it. The acknowledgement has two levels: accepted (the
-// learner holds it in memory: send the next one) and durable (it is in a checkpoint:
-// the actor may forget it). After a learner restart from a checkpoint, an actor's
+// learner holds it in memory: send the next one) and durable (it is in a checkpoint on
+// disk: the actor may forget it). After a learner restart from a checkpoint, an actor's
 // handshake learns the durable sequence number and it resends everything after it, so
-// nothing the actor produced is lost as long as the actor lives. Duplicates (a resent
+// nothing the actor produced is lost as long as the actor lives. An actor counts a
+// batch delivered only once it is durable (WaitDurable); while it waits it asks the
+// learner to checkpoint (LearnerServer::TakeDurabilityRequest). Duplicates (a resent
 // batch the learner already has) are acknowledged and dropped. A batch that does not
-// match the replay layout (sizes, non-finite numbers) is refused with INVALID_ARGUMENT
-// and never reaches the learner's buffers.
+// match the replay layout (sizes) or holds a value outside the learner's ValueLimits
+// (non-finite or absurd rewards, actions outside the action space, observations beyond
+// the configured magnitude) is refused with INVALID_ARGUMENT naming the batch,
+// transition and field, and never reaches the learner's buffers. A learner that has
+// finished (StopAccepting) answers new batches UNAVAILABLE: they stay with the actor.
 //
 // Failures: every call has a deadline; an actor whose learner vanished retries with
 // exponential backoff and reconnects by itself; the learner notices vanished actors by
@@ -24,7 +29,12 @@
 // learner's queue is full it answers RESOURCE_EXHAUSTED and actors wait (back pressure).
 //
 // Security: the learner listens on 127.0.0.1 by default. Binding any other address
-// requires a non-empty shared token; TLS is enabled with user-supplied PEM files.
+// requires a non-empty shared token; TLS is enabled with user-supplied PEM files. Every
+// RPC carries the token (constant-time comparison) and, after the handshake, the actor's
+// session secret, which binds the call to the actor id that shook hands with it; a wrong
+// or missing session reads exactly like an unknown actor, so no call reveals another
+// actor's state. Messages and strings have the size limits stated in the proto
+// (constants below).
 //
 // The transport knows no LibTorch: weights travel as named float arrays.
 // Threading: LearnerServer and ActorClient are thread-safe; each runs its own threads.
@@ -41,10 +51,21 @@
 
 #include "core/types.h"
 #include "data/replay_buffer.h"
+#include "data/value_limits.h"
 
 namespace hilserl::dist {
 
-inline constexpr uint32_t kProtocolVersion = 1;
+inline constexpr uint32_t kProtocolVersion = 2;
+
+// Limits stated in proto/hilserl.proto.
+inline constexpr int kMaxRequestBytes = 64 << 20;
+inline constexpr int kMaxWeightsBytes = 256 << 20;
+inline constexpr size_t kMaxTokenBytes = 256;
+inline constexpr size_t kMinSessionBytes = 16, kMaxSessionBytes = 64;
+inline constexpr size_t kMaxActorNameBytes = 128;
+inline constexpr size_t kMaxTaskBytes = 256;
+inline constexpr size_t kMaxDescriptionBytes = 16 << 10;  // layout, network
+inline constexpr int kMaxBatchTransitions = 4096;
 
 // One environment step as an actor sends it (observations shared, not copied).
 struct Transition {
@@ -84,6 +105,7 @@ struct LearnerServerOptions {
   std::string tls_cert, tls_key;         // PEM files: serve TLS instead of plaintext
   Identity identity;
   ReplayLayout layout;                   // every received transition is checked against it
+  ValueLimits limits;                    // ... and its values against these
   size_t max_pending_batches = 256;      // beyond this, senders get RESOURCE_EXHAUSTED
   // Rate limiter: while this returns false (e.g. actors are too far ahead of the
   // learner's updates), new batches get RESOURCE_EXHAUSTED and actors wait. Null = accept.
@@ -122,6 +144,15 @@ class LearnerServer {
   void MarkDurable(const std::map<uint64_t, uint64_t>& sequences);
   // After a restart from a checkpoint: the per-actor sequences it contains.
   void RestoreSequences(const std::map<uint64_t, uint64_t>& sequences);
+  // True (once) when an actor waiting for durability asked for a checkpoint since the
+  // last call.
+  bool TakeDurabilityRequest();
+  // From now on new batches are answered UNAVAILABLE with `reason` (resends of accepted
+  // ones are still acknowledged). When this returns, nothing more reaches Take()'s queue.
+  void StopAccepting(const std::string& reason);
+  // Waits until every actor heard from in the last 10 s has been told its durable
+  // sequence (in any reply) or `timeout` passed; true if all were told.
+  bool WaitDurableToldToActors(std::chrono::milliseconds timeout);
 
   struct Stats {
     int actors = 0;                 // actors that ever shook hands
@@ -170,6 +201,10 @@ class ActorClient {
   std::optional<WeightsSnapshot> TakeWeights(int64_t have_version);
   // Waits until every queued transition was accepted (true) or `timeout` passed.
   bool WaitAccepted(std::chrono::milliseconds timeout);
+  // Waits until every queued transition is durable (in the learner's checkpoint on disk;
+  // the client asks the learner to write one) (true) or `timeout` passed (false). Only
+  // then has the learner really got them.
+  bool WaitDurable(std::chrono::milliseconds timeout);
 
   struct Stats {
     bool connected = false;

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <utility>
 
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
@@ -24,6 +25,7 @@
 #include "data/episode_dataset.h"
 #include "agents/reward_classifier.h"
 #include "data/replay_buffer.h"
+#include "data/value_limits.h"
 #include "dist/transport.h"
 #include "runtime/tensorboard.h"
 #include "teleop/human_operator.h"
@@ -49,6 +51,9 @@ void TrainOptions::Validate() const {
     throw InvalidArgument(fmt::format("train: 'method' must be hil_serl, bc or hg_dagger, got '{}'", method));
   }
   if (bc_steps < 0) throw InvalidArgument("train: 'bc_steps' must be >= 0");
+  if (!(max_abs_reward > 0)) throw InvalidArgument("train: 'max_abs_reward' must be > 0");
+  if (!(max_abs_observation > 0)) throw InvalidArgument("train: 'max_abs_observation' must be > 0");
+  if (max_nonfinite_updates < 1) throw InvalidArgument("train: 'max_nonfinite_updates' must be >= 1");
 }
 
 void TrainOptions::Load(ConfigNode& node) {
@@ -71,6 +76,9 @@ void TrainOptions::Load(ConfigNode& node) {
   node.Get("torch_threads", &torch_threads);
   node.Get("interventions", &interventions);
   node.Get("normalize_observations", &normalize_observations);
+  node.Get("max_abs_reward", &max_abs_reward);
+  node.Get("max_abs_observation", &max_abs_observation);
+  node.Get("max_nonfinite_updates", &max_nonfinite_updates);
   node.CheckNoUnknownKeys();
   env_steps = env;
   training_starts = starts;
@@ -283,9 +291,22 @@ RolloutSummary Evaluate(Env& env, SacAgent& agent, const RolloutOptions& options
 
 namespace {
 
+// Throws DataLoss naming the tensor if a weight is not finite (`what`: for the message).
+void CheckFiniteWeights(const nn::TensorMap& weights, const std::string& what) {
+  for (const auto& [name, t] : weights) {
+    if (!torch::isfinite(t).all().item<bool>()) {
+      throw DataLoss(fmt::format("weight '{}' is not finite: {}", name, what));
+    }
+  }
+}
+
+// Refuses non-finite weights (DataLoss): a checkpoint on disk always holds good ones.
 void WriteCheckpointFiles(const fs::path& dir, SacAgent& agent, const TaskConfig& config, int64_t env_steps,
                           int64_t learner_steps, const nn::FrozenBackbone* backbone) {
-  nn::SaveSafetensors((dir / "weights.safetensors").string(), agent.Weights(),
+  const nn::TensorMap weights = agent.Weights();
+  CheckFiniteWeights(weights, fmt::format("the checkpoint at learner step {} was not written (the previous one is "
+                                          "kept)", learner_steps));
+  nn::SaveSafetensors((dir / "weights.safetensors").string(), weights,
                       {{"format", "hilserl-sac"}, {"task", config.task}});
   agent.SaveOptimizers((dir / "optimizers.pt").string());
   if (backbone && !backbone->is_pixel_stem()) {
@@ -505,6 +526,7 @@ struct Shared {
   std::deque<EpisodeItem> episodes;    // for the main thread
   bool stop = false;
   bool actor_done = false;
+  bool checkpoint_requested = false;  // a remote actor waits for durability
   std::exception_ptr error;
   std::atomic<int64_t> env_steps{0};
   std::atomic<int64_t> learner_steps{0};
@@ -567,6 +589,9 @@ void ActorLoop(Env& env, SacAgent& agent, const ReplayLayout& layout, nn::Frozen
       std::this_thread::sleep_until(next_tick);
     }
     StepResult r = env.Step(action);
+    // What the env executed (it clips to the action space): the learner refuses actions
+    // outside it.
+    action = env.action_space().Clip(action);
     auto next = std::make_shared<Observation>(std::move(r.observation));
     encode(next.get());
     StepItem item;
@@ -615,6 +640,33 @@ TrainBatch ToTrainBatch(SampleBatch& batch, const ReplayLayout& layout, int demo
 
 // Behaviour cloning on `demos` for `steps` updates (the BC baseline, and HG-DAgger's
 // pretraining); logs the loss every 500 steps.
+// Counts updates skipped for a non-finite loss or gradient; throws once
+// train.max_nonfinite_updates follow each other.
+struct NonFiniteGuard {
+  int limit = 10;
+  int in_row = 0;
+  int64_t total = 0;
+
+  void Count(const UpdateInfo& info, int64_t learner_step) {
+    if (!info.skipped) {
+      in_row = 0;
+      return;
+    }
+    ++total;
+    if (++in_row == 1 || total % 100 == 0) {
+      spdlog::warn("learner step {}: an update was skipped for a non-finite loss or gradient (critic loss {}, actor "
+                   "loss {}); {} skipped so far", learner_step, info.critic_loss, info.actor_loss, total);
+    }
+    if (in_row >= limit) {
+      throw DataLoss(fmt::format("the learner stopped at learner step {}: {} updates in a row had a non-finite loss "
+                                 "or gradient (critic loss {}, actor loss {}); the weights are the last good ones (in "
+                                 "the final checkpoint). Look for absurd values in the data (train.max_abs_reward, "
+                                 "train.max_abs_observation) or lower the learning rates; train.max_nonfinite_updates "
+                                 "sets the limit", learner_step, in_row, info.critic_loss, info.actor_loss));
+    }
+  }
+};
+
 void PretrainBc(SacAgent& agent, const ReplayBuffer& demos, const ReplayLayout& layout, const TrainOptions& opt,
                 uint64_t seed, bool progress) {
   if (demos.size() == 0) {
@@ -626,9 +678,11 @@ void PretrainBc(SacAgent& agent, const ReplayBuffer& demos, const ReplayLayout& 
   std::optional<ProgressBar> bar;
   if (progress) bar.emplace("bc", opt.bc_steps);
   UpdateInfo info;
+  NonFiniteGuard guard{opt.max_nonfinite_updates};
   for (int i = 0; i < opt.bc_steps; ++i) {
     demos.SampleInto(0, opt.batch_size, rng, &batch);
     info = agent.BcUpdate(ToTrainBatch(batch, layout, opt.batch_size));
+    guard.Count(info, i + 1);
     if (bar && (i + 1) % 50 == 0) bar->Update(i + 1, fmt::format("nll {:.3f} grasp {:.3f}", info.actor_loss, info.grasp_loss));
     if ((i + 1) % 500 == 0 && !bar) spdlog::info("bc step {}: nll {:.3f}, grasp loss {:.3f}", i + 1, info.actor_loss, info.grasp_loss);
   }
@@ -673,6 +727,11 @@ TrainResult Train(TrainRequest req) {
   SacAgent actor_agent(setup.obs_dim, setup.action_dim, setup.options, torch::kCPU, setup.encoder);
   actor_agent.LoadWeights(learner_agent.ActorWeights(), "initial weights");
 
+  // What the learner accepts at its doors (demo files, remote actors).
+  ValueLimits limits;
+  limits.max_abs_reward = opt.max_abs_reward;
+  limits.max_abs_observation = opt.max_abs_observation;
+  limits.actions = env->action_space();
   ReplayBuffer rl_buffer(opt.replay_capacity, layout);
   ReplayBuffer demo_buffer(opt.demo_capacity, layout);
   int demo_episodes = 0;
@@ -696,6 +755,7 @@ TrainResult Train(TrainRequest req) {
   } else if (!req.demos.empty()) {
     auto episodes = ReadEpisodes(req.demos);
     CheckEpisodesMatch(episodes, env->observation_spec(), static_cast<int>(setup.action_dim), req.demos);
+    CheckEpisodeValues(episodes, limits, req.demos);
     if (backbone) {
       // Encode every demo frame once; the buffer keeps the features, not the pixels.
       std::vector<Observation*> frames;
@@ -733,7 +793,14 @@ TrainResult Train(TrainRequest req) {
   }
 
   if (opt.method != "hil_serl" && !req.resume) {
-    PretrainBc(learner_agent, demo_buffer, layout, opt, req.seed, req.progress);
+    try {
+      PretrainBc(learner_agent, demo_buffer, layout, opt, req.seed, req.progress);
+    } catch (const DataLoss&) {
+      // Too many non-finite updates: keep the last good weights before reporting it.
+      WriteCheckpoint((fs::path(req.run_dir) / "checkpoints" / "final").string(), learner_agent, req.config, 0, 0,
+                      backbone.get());
+      throw;
+    }
     actor_agent.LoadWeights(learner_agent.ActorWeights(), "behaviour-cloned weights");
     if (opt.method == "bc") {
       // No interaction: the demos are all BC ever sees.
@@ -788,6 +855,7 @@ TrainResult Train(TrainRequest req) {
     so.tls_cert = req.tls_cert;
     so.tls_key = req.tls_key;
     so.layout = layout;
+    so.limits = limits;
     so.identity = {req.config.task, layout.Describe(), NetworkSignature(setup, backbone.get())};
     // Remote actors may run this far ahead of the learner's updates before they are paced.
     const int64_t remote_ahead = 256;
@@ -798,6 +866,7 @@ TrainResult Train(TrainRequest req) {
     };
     server = std::make_unique<dist::LearnerServer>(so);
     if (req.resume) server->RestoreSequences(resumed.actor_sequences);
+    CheckFiniteWeights(learner_agent.ActorWeights(), "the weights were not sent to the actors");
     server->Publish(ToSnapshot(learner_agent.ActorWeights(), std::max<int64_t>(1, resumed.learner_steps)));
     spdlog::info("learner listening on {} (port {}); start actors with: hilserl actor --task {} --learner "
                  "127.0.0.1:{}", req.listen, server->port(), req.config.task, server->port());
@@ -817,13 +886,17 @@ TrainResult Train(TrainRequest req) {
     try {
       std::map<std::pair<uint64_t, uint64_t>, std::pair<uint64_t, EpisodeItem>> open;  // -> local id, stats
       uint64_t next_local_id = resumed.next_episode_id;
+      bool budget_reached = false;
       while (true) {
         {
           std::lock_guard<std::mutex> l(shared.mu);
-          if (shared.stop || shared.actor_done) break;
+          if (shared.stop) break;
         }
-        std::vector<dist::ReceivedBatch> batches = server->Take(std::chrono::milliseconds(200));
-        if (batches.empty()) continue;
+        std::vector<dist::ReceivedBatch> batches = server->Take(std::chrono::milliseconds(budget_reached ? 0 : 200));
+        if (server->TakeDurabilityRequest()) {
+          std::lock_guard<std::mutex> l(shared.mu);
+          shared.checkpoint_requested = true;
+        }
         {
           std::lock_guard<std::mutex> l(shared.mu);
           for (auto& b : batches) {
@@ -851,16 +924,27 @@ TrainResult Train(TrainRequest req) {
                 shared.episodes.push_back(e);
                 open.erase(it);
               }
-              if (done_steps >= opt.env_steps) shared.actor_done = true;
             }
           }
         }
         shared.data_cv.notify_all();
         shared.learner_cv.notify_all();
+        if (budget_reached) break;  // everything the server accepted is in the queue
+        if (shared.env_steps.load() >= opt.env_steps) {
+          // Enough data: refuse new batches (they stay with their actors), then take in
+          // what was already accepted, so that the final checkpoint holds every batch the
+          // actors were told was accepted.
+          server->StopAccepting(fmt::format("the learner reached its step budget ({} env steps) and takes no more "
+                                            "transitions", opt.env_steps));
+          budget_reached = true;
+        }
       }
+      std::lock_guard<std::mutex> l(shared.mu);
+      if (budget_reached) shared.actor_done = true;
     } catch (...) {
       shared.Fail(std::current_exception());
     }
+    shared.data_cv.notify_all();
   };
 
   // ---- actor thread (embedded)
@@ -913,6 +997,8 @@ TrainResult Train(TrainRequest req) {
   // What the learner has inserted (acknowledged): the state a resume checkpoint saves.
   ResumeState live = resumed;
   double rate_limiter_wait_s = 0;  // learner thread only
+  int64_t skipped_updates = 0;     // learner thread only
+  std::map<uint64_t, uint64_t> durable_sequences = resumed.actor_sequences;  // in the last resume checkpoint
   std::thread learner([&] {
     try {
       Rng rng((req.seed ^ 0x1ea4e5ULL) + static_cast<uint64_t>(resumed.learner_steps));
@@ -927,16 +1013,17 @@ TrainResult Train(TrainRequest req) {
       auto last_log = std::chrono::steady_clock::now();
       int64_t last_log_steps = 0;
       UpdateInfo info;
+      NonFiniteGuard guard{opt.max_nonfinite_updates};
       // Learner steps owed for the data inserted so far.
       auto target = [&] { return static_cast<int64_t>(ratio * static_cast<double>(inserted - opt.training_starts + 1)); };
       while (true) {
         std::deque<StepItem> items;
-        bool done = false;
+        bool done = false, checkpoint_requested = false;
         {
           std::unique_lock<std::mutex> l(shared.mu);
           const auto wait_start = std::chrono::steady_clock::now();
           shared.data_cv.wait(l, [&] {
-            if (shared.stop || !shared.steps.empty()) return true;
+            if (shared.stop || !shared.steps.empty() || shared.checkpoint_requested) return true;
             if (rl_buffer.size() < opt.training_starts) return shared.actor_done;
             return shared.learner_steps.load() < target() || shared.actor_done;
           });
@@ -947,6 +1034,7 @@ TrainResult Train(TrainRequest req) {
           if (shared.stop) break;
           items.swap(shared.steps);
           done = shared.actor_done && items.empty();
+          checkpoint_requested = std::exchange(shared.checkpoint_requested, false);
         }
         for (const auto& it : items) {
           StepRecord r{it.episode_id, it.step, it.obs.get(), it.next_obs.get(), it.action, it.reward,
@@ -963,6 +1051,14 @@ TrainResult Train(TrainRequest req) {
             open_episodes.erase(it.episode_id);
           }
           if (it.batch_end) live.actor_sequences[it.actor_id] = it.batch_seq;
+        }
+        if (server && checkpoint_requested && live.actor_sequences != durable_sequences) {
+          // A remote actor waits for its batches to be durable: checkpoint what is inserted.
+          live.learner_steps = shared.learner_steps.load();
+          WriteResumeCheckpoint(fs::path(req.run_dir) / "checkpoints" / "resume", learner_agent, req.config,
+                                backbone.get(), rl_buffer, demo_buffer, live);
+          server->MarkDurable(live.actor_sequences);
+          durable_sequences = live.actor_sequences;
         }
         if (rl_buffer.size() < opt.training_starts) {
           if (done) break;
@@ -982,16 +1078,22 @@ TrainResult Train(TrainRequest req) {
               // HG-DAgger: refit by supervised learning on the demos and every correction.
               demo_buffer.SampleInto(0, opt.batch_size, rng, &batch);
               info = learner_agent.BcUpdate(ToTrainBatch(batch, layout, opt.batch_size));
+              guard.Count(info, shared.learner_steps.load() + 1);
               break;
             }
             if (demo_rows > 0) demo_buffer.SampleInto(0, demo_rows, rng, &batch);
             rl_buffer.SampleInto(demo_rows, opt.batch_size - demo_rows, rng, &batch);
             info = learner_agent.Update(ToTrainBatch(batch, layout, demo_rows), k + 1 == opt.critic_actor_ratio);
+            guard.Count(info, shared.learner_steps.load() + 1);
           }
+          skipped_updates = guard.total;
           const int64_t ls = shared.learner_steps.fetch_add(1) + 1;
           if (ls % opt.weight_sync_every == 0) {
+            nn::TensorMap weights = learner_agent.ActorWeights();
+            // Never publish poisoned weights.
+            CheckFiniteWeights(weights, fmt::format("learner step {}: the weights were not sent to the actors", ls));
             std::lock_guard<std::mutex> l(shared.mu);
-            shared.weights = learner_agent.ActorWeights();
+            shared.weights = std::move(weights);
             for (auto& [k, v] : shared.weights) v = v.clone();
             ++shared.weights_version;
             if (server) server->Publish(ToSnapshot(shared.weights, ls));
@@ -1027,12 +1129,15 @@ TrainResult Train(TrainRequest req) {
             live.learner_steps = ls;
             WriteResumeCheckpoint(fs::path(req.run_dir) / "checkpoints" / "resume", learner_agent, req.config,
                                   backbone.get(), rl_buffer, demo_buffer, live);
-            if (server) server->MarkDurable(live.actor_sequences);  // actors may forget these batches
+            if (server) {
+              server->MarkDurable(live.actor_sequences);  // on disk: actors may forget these batches
+              durable_sequences = live.actor_sequences;
+            }
             next_checkpoint += opt.checkpoint_every;
           }
           {
             std::lock_guard<std::mutex> l(shared.mu);
-            if (!shared.steps.empty() || shared.stop) break;  // insert fresh data first
+            if (!shared.steps.empty() || shared.stop || shared.checkpoint_requested) break;  // insert fresh data first
           }
         }
         if (done && shared.learner_steps.load() >= target()) break;
@@ -1050,12 +1155,20 @@ TrainResult Train(TrainRequest req) {
   std::optional<ProgressBar> bar;
   if (req.progress) bar.emplace("train", opt.env_steps);
   EpisodeLedger seen = resumed.ledger;  // episodes as the actor reported them
+  bool interrupted = false;
   while (true) {
     std::deque<EpisodeItem> eps;
     bool finished;
     {
       std::unique_lock<std::mutex> l(shared.mu);
       shared.learner_cv.wait_for(l, std::chrono::milliseconds(200));
+      if (req.interrupt && req.interrupt->load() != 0 && !shared.stop) {
+        // Stop the threads; the final checkpoint below saves what the learner holds.
+        interrupted = true;
+        shared.stop = true;
+        shared.data_cv.notify_all();
+        shared.learner_cv.notify_all();
+      }
       eps.swap(shared.episodes);
       finished = shared.stop;
     }
@@ -1098,10 +1211,14 @@ TrainResult Train(TrainRequest req) {
   learner.join();
   if (bar) bar->Finish();
   episodes_csv.flush();
-  if (shared.error) std::rethrow_exception(shared.error);
+  if (server) server->StopAccepting("the learner is stopping");
+  if (interrupted) spdlog::warn("interrupted: writing the final checkpoint with everything the learner holds");
 
-  result.env_steps = shared.env_steps.load();
+  // Only what the learner inserted counts (steps still queued are not in the buffers).
+  result.env_steps = live.env_steps;
   result.learner_steps = shared.learner_steps.load();
+  result.skipped_updates = skipped_updates;
+  result.interrupted = interrupted;
   result.episodes = seen.episodes;
   result.history = seen.history;
   result.intervened_steps = seen.intervened_steps;
@@ -1114,19 +1231,39 @@ TrainResult Train(TrainRequest req) {
   result.updates_per_s = result.learner_steps * updates_per_learner_step / std::max(result.wall_time_s, 1e-9);
   result.env_steps_per_s = result.env_steps / std::max(result.wall_time_s, 1e-9);
   result.checkpoint = (fs::path(req.run_dir) / "checkpoints" / "final").string();
-  WriteCheckpoint(result.checkpoint, learner_agent, req.config, result.env_steps, result.learner_steps, backbone.get());
-  live.learner_steps = result.learner_steps;
-  WriteResumeCheckpoint(fs::path(req.run_dir) / "checkpoints" / "resume", learner_agent, req.config, backbone.get(),
-                        rl_buffer, demo_buffer, live);
+  // The final checkpoint, whatever stopped the run: the weights are the last good ones
+  // (non-finite updates are never applied), the buffers hold everything inserted.
+  try {
+    WriteCheckpoint(result.checkpoint, learner_agent, req.config, result.env_steps, result.learner_steps,
+                    backbone.get());
+    live.learner_steps = result.learner_steps;
+    WriteResumeCheckpoint(fs::path(req.run_dir) / "checkpoints" / "resume", learner_agent, req.config, backbone.get(),
+                          rl_buffer, demo_buffer, live);
+    if (server) {
+      // Durable only now that the checkpoint is on disk; tell the actors before leaving.
+      server->MarkDurable(live.actor_sequences);
+      if (!server->WaitDurableToldToActors(std::chrono::seconds(10))) {
+        spdlog::warn("some actors were not told that their batches are in the final checkpoint; they resend them "
+                     "to the next learner on this address");
+      }
+    }
+  } catch (const std::exception& e) {
+    if (!shared.error) throw;
+    spdlog::error("the final checkpoint could not be written: {}", e.what());
+  }
+  if (shared.error) {
+    spdlog::error("the run stopped with an error; the final checkpoint ({}) holds {} env steps and {} learner steps",
+                  result.checkpoint, result.env_steps, result.learner_steps);
+    std::rethrow_exception(shared.error);
+  }
   if (server) {
-    server->MarkDurable(live.actor_sequences);
     const dist::LearnerServer::Stats st = server->stats();
     spdlog::info("transport: {} actors, {} batches ({} transitions, {:.1f} MB), {} duplicates, {} refused, {} held "
                  "back by the rate limiter; {} weight updates sent ({:.1f} MB)", st.actors, st.batches, st.transitions,
                  st.bytes / 1e6, st.duplicates, st.rejected, st.rate_limited, st.weights_sent, st.weight_bytes / 1e6);
   }
 
-  if (opt.eval_episodes > 0) {
+  if (opt.eval_episodes > 0 && !interrupted) {
     RolloutOptions ro;
     ro.episodes = opt.eval_episodes;
     ro.seed = 1000000 + req.seed;
@@ -1197,11 +1334,13 @@ ActorResult RunActor(ActorRequest req) {
   };
   hooks.recent_success = success_rate;
   ActorLoop(*env, agent, setup.layout, backbone.get(), op.get(), req.seed, 0, !req.teleop_device.empty(), hooks);
-  result.delivered = client.WaitAccepted(std::chrono::seconds(30));
+  // Delivered means in the learner's checkpoint on disk, not merely received.
+  result.delivered = client.WaitDurable(std::chrono::milliseconds(static_cast<int64_t>(req.durable_wait_s * 1000)));
   if (bar) bar->Finish();
   const auto st = client.stats();
   result.reconnects = st.reconnects;
   result.retries = st.retries;
+  result.undelivered = st.unacknowledged;
   result.success_rate = success_rate();
   return result;
 }

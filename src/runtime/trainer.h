@@ -17,6 +17,7 @@
 // Errors in either thread stop the run and are rethrown by Train().
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -57,6 +58,16 @@ struct TrainOptions {
   // Normalise proprio observations by their mean and std over the demo buffer (or, without
   // demos, over the first training_starts steps); frozen for the run, saved in checkpoints.
   bool normalize_observations = true;
+  // What the learner accepts at its doors (remote actors' transitions, demo files): finite
+  // rewards and grasp penalties of at most this magnitude, actions within the env's action
+  // space, proprio values of at most this magnitude. Anything else is refused, naming
+  // where it came from.
+  double max_abs_reward = 1e4;
+  double max_abs_observation = 1e6;
+  // A non-finite loss or gradient skips the update (the weights stay as they were); this
+  // many skipped updates in a row stop the run with an error, after the final checkpoint
+  // (which then holds the last good weights).
+  int max_nonfinite_updates = 10;
 
   void Validate() const;
   void Load(ConfigNode& node);
@@ -82,6 +93,8 @@ struct TrainResult {
   double env_steps_per_s = 0.0;
   double learner_wait_s = 0.0;   // time the rate limiter held the learner waiting for data
   std::string checkpoint;        // path of the final checkpoint
+  bool interrupted = false;      // stopped by TrainRequest::interrupt (no evaluation then)
+  int64_t skipped_updates = 0;   // updates skipped for a non-finite loss or gradient
   RolloutSummary eval;           // final evaluation (if eval_episodes > 0)
   std::vector<HistoryPoint> history;
   // With a learned reward (section reward_classifier): its verdicts on every training step
@@ -112,6 +125,10 @@ struct TrainRequest {
   std::string token = "", tls_cert = "", tls_key = "";
   // Called with the port once the learner listens (e.g. to print it); may be null.
   std::function<void(int)> on_listening = nullptr;
+  // Set (to the signal number, say) to stop the run early: the learner finishes the update
+  // in progress, writes its final checkpoint and Train() returns with `interrupted`. Polled
+  // every 200 ms; may be null.
+  const std::atomic<int>* interrupt = nullptr;
 };
 
 // Checkpoints: run_dir/checkpoints/step_<N> every train.checkpoint_every env steps and
@@ -119,7 +136,14 @@ struct TrainRequest {
 // run_dir/checkpoints/resume is replaced atomically at the same moments and also holds both
 // replay buffers and the run's counters (state.json), so a killed run continues with
 // `--resume` from its last checkpoint. Only transitions the learner had inserted by then
-// (acknowledged) are in it; the actor's queue and its unfinished episode are not.
+// are in it; the actor's queue and its unfinished episode are not.
+// Whenever the run stops for a reason it controls (step budget, `interrupt`, an error in
+// the actor, receiver or learner thread) it first writes `final` and `resume` with
+// everything inserted so far; an error is rethrown after that. With remote actors, a
+// batch is acknowledged as durable only once a resume checkpoint on disk holds it (actors
+// waiting for durability get an extra resume checkpoint on request), and a learner that
+// reaches its step budget takes in what it has already accepted, refuses further batches
+// (they stay with their actors) and tells its actors what is durable before it returns.
 TrainResult Train(TrainRequest request);
 
 // The resume checkpoint of a run directory (checkpoints/resume, or checkpoints/resume.old
@@ -136,8 +160,8 @@ std::string NetworkSignature(const AgentSetup& setup, const nn::FrozenBackbone* 
 
 // A remote actor (`hilserl actor`): runs the env and the policy, streams transitions to
 // the learner at `learner` and loads the weights it publishes. Ends after `env_steps`
-// steps (then waits up to 30 s for the learner to accept the rest) or when the learner
-// refuses it (mismatch, token).
+// steps (then waits up to `durable_wait_s` for the learner's checkpoint to hold
+// everything it sent) or when the learner refuses it (mismatch, token).
 struct ActorRequest {
   TaskConfig config;
   std::string learner = "127.0.0.1:50051";
@@ -147,6 +171,7 @@ struct ActorRequest {
   uint64_t seed = 0;
   bool progress = true;
   std::string teleop_device;      // as TrainRequest
+  double durable_wait_s = 60;
 };
 struct ActorResult {
   int64_t env_steps = 0;
@@ -154,7 +179,8 @@ struct ActorResult {
   double success_rate = 0.0;      // over all episodes
   int64_t weights_version = 0;    // last loaded
   int64_t reconnects = 0, retries = 0;
-  bool delivered = false;         // everything accepted by the learner at the end
+  bool delivered = false;         // everything in the learner's checkpoint on disk at the end
+  int64_t undelivered = 0;        // transitions that were not (still unacknowledged)
 };
 ActorResult RunActor(ActorRequest request);
 

@@ -1,14 +1,22 @@
 #include "runtime/trainer.h"
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <torch/torch.h>
 
 #include <gtest/gtest.h>
 
 #include "core/error.h"
 #include "agents/reward_classifier.h"
 #include "data/episode_dataset.h"
+#include "nn/safetensors.h"
 
 namespace hilserl {
 namespace {
@@ -222,6 +230,183 @@ TEST(TrainerTest, StatePickCubeTrainsOnAClassifierReward) {
   EXPECT_THROW(Train(TrainRequest{TaskConfig::Load("pick_cube", {"reward_classifier.model=" + dir + "/nothing"}), "",
                                   dir, 3, false, ""}),
                NotFound);
+}
+
+// Tiny pendulum runs for the robustness tests below (each a few seconds).
+std::vector<std::string> TinyPendulum(std::vector<std::string> extra) {
+  std::vector<std::string> o = {"train.training_starts=50", "train.batch_size=16", "agent.hidden=[16, 16]",
+                                "train.eval_episodes=0", "train.checkpoint_every=0"};
+  o.insert(o.end(), extra.begin(), extra.end());
+  return o;
+}
+
+// Pendulum demos (5-step episodes) with `poison` applied to the second episode.
+std::string PoisonedDemos(const std::string& dir, const std::string& name, std::function<void(Episode&)> poison) {
+  const std::string clean = dir + "/clean.h5", path = dir + "/" + name;
+  RecordDemos("pendulum", clean, 2, {"wrappers.time_limit=5"});
+  DatasetInfo info;
+  std::vector<Episode> eps = ReadEpisodes(clean, &info);
+  for (size_t e = 1; e < eps.size(); ++e) poison(eps[e]);
+  EpisodeWriter w(path, info);
+  for (const auto& ep : eps) w.Write(ep);
+  w.Close();
+  return path;
+}
+
+int64_t ResumeEnvSteps(const std::string& run_dir) {
+  std::ifstream in(run_dir + "/checkpoints/resume/state.json");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t at = text.find("\"env_steps\":");
+  return at == std::string::npos ? -1 : std::stoll(text.substr(at + 12));
+}
+
+bool AllFinite(const nn::TensorMap& m) {
+  for (const auto& [k, v] : m) {
+    if (!torch::isfinite(v).all().item<bool>()) return false;
+  }
+  return true;
+}
+
+TEST(TrainerRobustnessTest, AbsurdDemoValuesAreRefusedNamingFileEpisodeAndStep) {
+  const std::string dir = TempDir("absurd_demos");
+  fs::create_directories(dir);
+  auto refused = [&](const std::string& name, std::function<void(Episode&)> poison, const std::string& words) {
+    const std::string demos = PoisonedDemos(dir, name, poison);
+    TrainRequest req{TaskConfig::Load("pendulum", TinyPendulum({"train.env_steps=60"})), demos, dir, 0, false, ""};
+    try {
+      Train(req);
+      ADD_FAILURE() << "accepted " << name;
+    } catch (const InvalidArgument& e) {
+      EXPECT_NE(std::string(e.what()).find(demos + ": episode 1 "), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
+    }
+  };
+  refused("reward.h5", [](Episode& ep) { ep.rewards[3] = 3e38f; }, "step 3: reward 3e+38");
+  refused("action.h5", [](Episode& ep) { ep.actions[2][0] = 1e30f; }, "step 2: action component 0");
+  refused("obs.h5", [](Episode& ep) { ep.observations[4].proprio.begin()->second[0] = 1e30f; },
+          "observation 4: proprio");
+  // The observation limit is a setting.
+  const std::string demos = PoisonedDemos(dir, "big.h5", [](Episode& ep) {
+    ep.observations[1].proprio.begin()->second[0] = 5e3f;
+  });
+  TrainRequest req{TaskConfig::Load("pendulum", TinyPendulum({"train.env_steps=60", "train.max_abs_observation=1e3"})),
+                   demos, dir, 0, false, ""};
+  EXPECT_THROW(Train(req), InvalidArgument);
+}
+
+TEST(TrainerRobustnessTest, NonFiniteUpdatesStopTheRunWithTheLastGoodWeightsInTheCheckpoint) {
+  const std::string dir = TempDir("nonfinite_run");
+  fs::create_directories(dir);
+  // Rewards the (deliberately loosened) door lets through but the losses cannot take.
+  const std::string demos = PoisonedDemos(dir, "huge.h5", [](Episode& ep) {
+    for (auto& r : ep.rewards) r = 3e38f;
+  });
+  TrainRequest req{TaskConfig::Load("pendulum", TinyPendulum({"train.env_steps=5000", "train.max_abs_reward=1e39",
+                                                              "train.max_nonfinite_updates=5",
+                                                              "train.demo_fraction=0.9"})),
+                   demos, dir, 0, false, ""};
+  try {
+    Train(req);
+    FAIL() << "the learner trained on";
+  } catch (const DataLoss& e) {
+    EXPECT_NE(std::string(e.what()).find("5 updates in a row had a non-finite loss"), std::string::npos) << e.what();
+  }
+  // The final checkpoint was written before the error, with finite weights.
+  const nn::TensorMap w = nn::LoadSafetensors(dir + "/checkpoints/final/weights.safetensors");
+  EXPECT_TRUE(AllFinite(w));
+  EXPECT_TRUE(AllFinite(nn::LoadSafetensors(dir + "/checkpoints/resume/weights.safetensors")));
+  const int64_t saved = ResumeEnvSteps(dir);
+  EXPECT_GE(saved, 50);
+  EXPECT_LT(saved, 5000);
+}
+
+TEST(TrainerRobustnessTest, InterruptWritesAFinalCheckpointWithEverythingAndTheRunResumes) {
+  const std::string dir = TempDir("interrupt_run");
+  std::atomic<int> interrupt{0};
+  TrainRequest req{TaskConfig::Load("pendulum", TinyPendulum({"train.env_steps=1000000"})), "", dir, 0, false, ""};
+  req.interrupt = &interrupt;
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    interrupt = 2;
+  });
+  const TrainResult r = Train(req);
+  stopper.join();
+  EXPECT_TRUE(r.interrupted);
+  EXPECT_GT(r.env_steps, 50);
+  EXPECT_LT(r.env_steps, 1000000);
+  // Nothing since the start is lost although no periodic checkpoint was due.
+  EXPECT_EQ(ResumeEnvSteps(dir), r.env_steps);
+  EXPECT_TRUE(fs::exists(dir + "/checkpoints/final/optimizers.pt"));
+  EXPECT_TRUE(fs::exists(dir + "/checkpoints/resume/replay_rl.bin"));
+  TrainRequest again{ResumeConfig(dir, {fmt::format("train.env_steps={}", r.env_steps + 20)}), "", dir, 0, false, ""};
+  again.resume = true;
+  EXPECT_EQ(Train(again).env_steps, r.env_steps + 20);
+}
+
+// A learner serving a real remote actor (RunActor) in this process.
+struct RemoteRun {
+  std::string dir;
+  std::atomic<int> interrupt{0};
+  std::atomic<int> port{0};
+  std::thread thread;
+  TrainResult result;
+  std::exception_ptr error;
+
+  RemoteRun(const std::string& name, int64_t steps) : dir(TempDir(name)) {
+    TrainRequest req{TaskConfig::Load("pendulum", TinyPendulum({fmt::format("train.env_steps={}", steps)})), "", dir,
+                     0, false, ""};
+    req.listen = "127.0.0.1:0";
+    req.interrupt = &interrupt;
+    req.on_listening = [this](int p) { port = p; };
+    thread = std::thread([this, req] {
+      try {
+        result = Train(req);
+      } catch (...) {
+        error = std::current_exception();
+      }
+    });
+    for (int i = 0; i < 600 && port == 0 && !error; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ActorResult Act(int64_t steps, double durable_wait_s) {
+    ActorRequest a{TaskConfig::Load("pendulum", TinyPendulum({})), fmt::format("127.0.0.1:{}", port.load()), "", "",
+                   "a", steps, 7, false, ""};
+    a.durable_wait_s = durable_wait_s;
+    return RunActor(a);
+  }
+  void Finish() {
+    thread.join();
+    if (error) std::rethrow_exception(error);
+  }
+};
+
+TEST(TrainerRobustnessTest, AnActorIsDeliveredOnlyOnceTheLearnersCheckpointHoldsItsSteps) {
+  RemoteRun run("durable_actor", 100000);
+  ASSERT_GT(run.port.load(), 0);
+  // The learner wants far more steps; the actor stops at 200 and waits for a checkpoint
+  // (no periodic one is due: the learner writes one on request).
+  const ActorResult a = run.Act(200, 20);
+  EXPECT_TRUE(a.delivered);
+  EXPECT_EQ(a.undelivered, 0);
+  EXPECT_EQ(ResumeEnvSteps(run.dir), 200);  // on disk before the actor was told
+  run.interrupt = 2;
+  run.Finish();
+  EXPECT_TRUE(run.result.interrupted);
+  EXPECT_EQ(run.result.env_steps, 200);
+}
+
+TEST(TrainerRobustnessTest, ALearnerAtItsStepBudgetKeepsEverythingItAccepted) {
+  RemoteRun run("budget_learner", 300);
+  ASSERT_GT(run.port.load(), 0);
+  // The actor produces more than the learner wants: what the learner accepted is in its
+  // final checkpoint, the rest is reported undelivered; nothing falls in between.
+  const ActorResult a = run.Act(350, 6);
+  run.Finish();
+  // (A fast actor may have had all 350 accepted before the learner stopped accepting.)
+  EXPECT_EQ(a.delivered, a.undelivered == 0);
+  const int64_t saved = ResumeEnvSteps(run.dir);
+  EXPECT_GE(saved, 300);
+  EXPECT_EQ(saved + a.undelivered, 350);
+  EXPECT_EQ(run.result.env_steps, saved);
 }
 
 }  // namespace
