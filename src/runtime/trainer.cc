@@ -4,6 +4,7 @@
 #include <cmath>
 #include <chrono>
 #include <condition_variable>
+#include <algorithm>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -344,12 +345,20 @@ void WriteCheckpoint(const std::string& dir, SacAgent& agent, const TaskConfig& 
   });
 }
 
+// An episode the policy won (nearly) by itself: at most a tenth of its steps corrected.
+// The simulated operator steps in less as these become common, as a person would once the
+// robot has shown it can do the task alone (assisted successes do not count).
+bool SucceededOnItsOwn(bool success, int length, int intervened) {
+  return success && intervened * 10 <= length;
+}
+
 // Episode statistics as the learner has inserted them (for resumption) or as the main
 // thread has seen them (for the progress bar and history).
 struct EpisodeLedger {
   int episodes = 0;
   int64_t intervened_steps = 0;
   std::deque<bool> recent;              // success of the last 20 episodes
+  std::deque<bool> recent_own;          // SucceededOnItsOwn of the last 20 episodes
   std::deque<double> recent_interventions;
   std::vector<HistoryPoint> history;
 
@@ -358,6 +367,8 @@ struct EpisodeLedger {
     intervened_steps += intervened;
     recent.push_back(success);
     if (recent.size() > 20) recent.pop_front();
+    recent_own.push_back(SucceededOnItsOwn(success, length, intervened));
+    if (recent_own.size() > 20) recent_own.pop_front();
     recent_interventions.push_back(static_cast<double>(intervened) / std::max(length, 1));
     if (recent_interventions.size() > 20) recent_interventions.pop_front();
     if (episodes % 20 == 0) history.push_back({episodes, env_step, success_rate(), intervention_rate()});
@@ -366,6 +377,12 @@ struct EpisodeLedger {
     double v = 0;
     for (bool b : recent) v += b;
     return recent.empty() ? 0.0 : v / static_cast<double>(recent.size());
+  }
+  // Over the last 20 episodes, the ones not yet played counting as failures.
+  double own_success_rate() const {
+    double v = 0;
+    for (bool b : recent_own) v += b;
+    return v / 20.0;
   }
   double intervention_rate() const {
     double v = 0;
@@ -377,6 +394,7 @@ struct EpisodeLedger {
     for (const auto& p : history) h.push_back({p.episode, p.env_step, p.success_rate, p.intervention_rate});
     return {{"episodes", episodes}, {"intervened_steps", intervened_steps},
             {"recent_success", std::vector<bool>(recent.begin(), recent.end())},
+            {"recent_own_success", std::vector<bool>(recent_own.begin(), recent_own.end())},
             {"recent_interventions", std::vector<double>(recent_interventions.begin(), recent_interventions.end())},
             {"history", h}};
   }
@@ -385,6 +403,7 @@ struct EpisodeLedger {
     l.episodes = j.at("episodes").get<int>();
     l.intervened_steps = j.at("intervened_steps").get<int64_t>();
     for (bool b : j.at("recent_success")) l.recent.push_back(b);
+    for (bool b : j.at("recent_own_success")) l.recent_own.push_back(b);
     for (double r : j.at("recent_interventions")) l.recent_interventions.push_back(r);
     for (const auto& p : j.at("history")) {
       l.history.push_back({p.at(0).get<int>(), p.at(1).get<int64_t>(), p.at(2).get<double>(), p.at(3).get<double>()});
@@ -550,7 +569,7 @@ struct Shared {
 struct ActorHooks {
   std::function<bool()> before_step;                       // false = stop (may block, refresh weights)
   std::function<bool(StepItem&&, EpisodeItem*)> emit;      // false = stop after this step
-  std::function<double()> recent_success;                  // for the operator
+  std::function<double()> recent_success;                  // for the operator: successes on the policy's own
 };
 
 void ActorLoop(Env& env, SacAgent& agent, const ReplayLayout& layout, nn::FrozenBackbone* backbone, Operator* op,
@@ -872,7 +891,7 @@ TrainResult Train(TrainRequest req) {
                  "127.0.0.1:{}", req.listen, server->port(), req.config.task, server->port());
     if (req.on_listening) req.on_listening(server->port());
   }
-  std::atomic<double> recent_success{resumed.ledger.success_rate()};
+  std::atomic<double> recent_success{resumed.ledger.own_success_rate()};
   const auto start = std::chrono::steady_clock::now();
   auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
   const double ratio = opt.learner_steps_per_env_step;
@@ -1195,7 +1214,7 @@ TrainResult Train(TrainRequest req) {
     if (!eps.empty()) episodes_csv.flush();  // so the run can be watched while it trains
     const double rate = seen.success_rate(), irate = seen.intervention_rate();
     result.recent_success = rate;
-    recent_success = rate;
+    recent_success = seen.own_success_rate();
     result.recent_intervention_rate = irate;
     const double t = seconds();
     if (bar) {
@@ -1307,7 +1326,9 @@ ActorResult RunActor(ActorRequest req) {
   std::optional<ProgressBar> bar;
   if (req.progress) bar.emplace("actor", steps);
   int successes = 0;
+  std::deque<bool> own;  // SucceededOnItsOwn of the last 20 episodes, for the operator
   auto success_rate = [&] { return result.episodes ? static_cast<double>(successes) / result.episodes : 0.0; };
+  auto own_success_rate = [&] { return static_cast<double>(std::count(own.begin(), own.end(), true)) / 20.0; };
   ActorHooks hooks;
   hooks.before_step = [&] {
     if (viewer) viewer->Show(*env);
@@ -1323,6 +1344,8 @@ ActorResult RunActor(ActorRequest req) {
     if (finished) {
       ++result.episodes;
       successes += finished->success ? 1 : 0;
+      own.push_back(SucceededOnItsOwn(finished->success, finished->length, finished->intervened));
+      if (own.size() > 20) own.pop_front();
     }
     if (bar) {
       const auto st = client.stats();
@@ -1332,7 +1355,7 @@ ActorResult RunActor(ActorRequest req) {
     }
     return result.env_steps < steps;
   };
-  hooks.recent_success = success_rate;
+  hooks.recent_success = own_success_rate;
   ActorLoop(*env, agent, setup.layout, backbone.get(), op.get(), req.seed, 0, !req.teleop_device.empty(), hooks);
   // Delivered means in the learner's checkpoint on disk, not merely received.
   result.delivered = client.WaitDurable(std::chrono::milliseconds(static_cast<int64_t>(req.durable_wait_s * 1000)));

@@ -101,12 +101,12 @@ TEST_P(TaskTrainingTest, TrainsWithTheScriptedOperatorAndItsCheckpointEvaluates)
   fs::create_directories(dir);
   const std::string demos = dir + "/demos.h5";
   RecordDemos(task, demos, 2, {});
-  TrainRequest req{TaskConfig::Load(task, {"train.env_steps=160", "train.training_starts=60", "train.batch_size=32",
+  TrainRequest req{TaskConfig::Load(task, {"train.env_steps=260", "train.training_starts=60", "train.batch_size=32",
                                            "agent.hidden=[32, 32]", "train.eval_episodes=0",
                                            "train.checkpoint_every=0", "train.interventions=true"}),
                    demos, dir, 3, false, ""};
   const TrainResult r = Train(req);
-  EXPECT_EQ(r.env_steps, 160);
+  EXPECT_EQ(r.env_steps, 260);
   EXPECT_GT(r.learner_steps, 0);
   EXPECT_GT(r.intervened_steps, 0) << "the scripted operator never took over";
   LoadedPolicy p = LoadCheckpoint(r.checkpoint);

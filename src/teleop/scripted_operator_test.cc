@@ -17,6 +17,8 @@ struct OperatorRig {
 
 // A policy that always pushes up and away with the gripper closed: strays at once.
 Action BadPolicy() { return {0.f, 0.f, 1.f, -1.f}; }
+// The same, leaving the gripper as it is.
+Action StrayingPolicy() { return {0.f, 0.f, 1.f, 0.f}; }
 
 TEST(ScriptedOperatorTest, TakesOverShortlyWhenThePolicyStrays) {
   ScriptedOperatorOptions o;
@@ -26,10 +28,10 @@ TEST(ScriptedOperatorTest, TakesOverShortlyWhenThePolicyStrays) {
   s.op->StartEpisode(0, 0.0);
   std::vector<bool> intervened;
   for (int t = 0; t < 40; ++t) {
-    const OperatorDecision d = s.op->Decide(*s.env, BadPolicy());
+    const OperatorDecision d = s.op->Decide(*s.env, StrayingPolicy());
     intervened.push_back(d.intervened);
     if (d.intervened) {
-      EXPECT_NE(d.action, BadPolicy());
+      EXPECT_NE(d.action, StrayingPolicy());
     }
     if (s.env->Step(d.action).terminated) break;
   }
@@ -41,6 +43,19 @@ TEST(ScriptedOperatorTest, TakesOverShortlyWhenThePolicyStrays) {
   int total = 0;
   for (bool b : intervened) total += b;
   EXPECT_EQ(total, s.op->takeovers() * o.takeover_steps);
+}
+
+// Closing the gripper where the expert keeps it open (or opening it on a held object) is
+// caught before it happens: no patience for that.
+TEST(ScriptedOperatorTest, CatchesAnOppositeGripperCommandAtOnce) {
+  ScriptedOperatorOptions o;
+  o.noise = 0.0;
+  OperatorRig s(o);
+  s.env->Reset(0);
+  s.op->StartEpisode(0, 0.0);
+  const OperatorDecision d = s.op->Decide(*s.env, BadPolicy());
+  EXPECT_TRUE(d.intervened);
+  EXPECT_GE(d.action[3], 0.5f);  // the expert keeps the gripper open on the way to the cube
 }
 
 TEST(ScriptedOperatorTest, LeavesAGoodPolicyAloneAndBacksOffWithSuccess) {
