@@ -65,7 +65,9 @@ ExperimentSpec ExperimentSpec::FromYaml(const std::string& text, const std::stri
   } catch (const YAML::Exception& e) {
     throw InvalidArgument(fmt::format("{}: YAML error at line {}: {}", source, e.mark.line + 1, e.msg));
   }
-  CheckKeys(root, {"name", "tasks", "obs", "seeds", "demos", "env_steps", "eval_episodes", "set", "methods"}, source);
+  CheckKeys(root, {"name", "tasks", "obs", "seeds", "demos", "env_steps", "task_env_steps", "eval_episodes",
+                   "checkpoint_evals", "set", "methods"},
+            source);
   ExperimentSpec s;
   s.name = Read<std::string>(root, "name", fs::path(source).stem().string(), source);
   s.tasks = Read<std::vector<std::string>>(root, "tasks", {}, source);
@@ -74,6 +76,13 @@ ExperimentSpec ExperimentSpec::FromYaml(const std::string& text, const std::stri
   s.demos = Read<int>(root, "demos", s.demos, source);
   s.env_steps = Read<int>(root, "env_steps", s.env_steps, source);
   s.eval_episodes = Read<int>(root, "eval_episodes", s.eval_episodes, source);
+  s.task_env_steps = Read<std::map<std::string, int>>(root, "task_env_steps", {}, source);
+  s.checkpoint_evals = Read<bool>(root, "checkpoint_evals", false, source);
+  for (const auto& [task, steps] : s.task_env_steps) {
+    if (std::find(s.tasks.begin(), s.tasks.end(), task) == s.tasks.end() || steps < 1) {
+      throw InvalidArgument(fmt::format("{}: task_env_steps.{}: needs a task of 'tasks' and a budget >= 1", source, task));
+    }
+  }
   s.overrides = Read<std::vector<std::string>>(root, "set", {}, source);
   if (s.tasks.empty()) throw InvalidArgument(fmt::format("{}: 'tasks' needs at least one task", source));
   if (s.seeds.empty()) throw InvalidArgument(fmt::format("{}: 'seeds' needs at least one seed", source));
@@ -89,11 +98,12 @@ ExperimentSpec ExperimentSpec::FromYaml(const std::string& text, const std::stri
     ExperimentMethod m;
     m.id = kv.first.as<std::string>();
     const std::string where = source + ": methods." + m.id;
-    CheckKeys(kv.second, {"label", "method", "operator", "demos", "set"}, where);
+    CheckKeys(kv.second, {"label", "method", "operator", "demos", "seeds", "set"}, where);
     m.label = Read<std::string>(kv.second, "label", m.id, where);
     m.method = Read<std::string>(kv.second, "method", m.method, where);
     m.operator_name = Read<std::string>(kv.second, "operator", m.operator_name, where);
     m.demos = Read<int>(kv.second, "demos", m.demos, where);
+    m.seeds = Read<std::vector<int>>(kv.second, "seeds", {}, where);
     m.overrides = Read<std::vector<std::string>>(kv.second, "set", {}, where);
     if (m.method != "hil_serl" && m.method != "bc" && m.method != "hg_dagger") {
       throw InvalidArgument(fmt::format("{}: 'method' must be hil_serl, bc or hg_dagger, got '{}'", where, m.method));
@@ -145,11 +155,27 @@ Curves ReadCurves(const std::string& path, double control_dt, int window) {
     for (double v : rates) r += v;
     ++n;
     c.episode.push_back(n);
+    c.env_step.push_back(std::stod(f[1]));
     c.success.push_back(s / recent.size());
     c.cycle_time_s.push_back(wins > 0 ? cyc / wins : std::nan(""));
     c.intervention_rate.push_back(r / rates.size());
   }
   return c;
+}
+
+Curves Curves::AtEnvSteps(const std::vector<double>& grid) const {
+  Curves out;
+  size_t i = 0;  // episodes with env_step <= grid point
+  for (double x : grid) {
+    while (i < env_step.size() && env_step[i] <= x) ++i;
+    const double nan = std::nan("");
+    out.env_step.push_back(x);
+    out.episode.push_back(static_cast<double>(i));
+    out.success.push_back(i > 0 ? success[i - 1] : nan);
+    out.cycle_time_s.push_back(i > 0 ? cycle_time_s[i - 1] : nan);
+    out.intervention_rate.push_back(i > 0 ? intervention_rate[i - 1] : nan);
+  }
+  return out;
 }
 
 // ---- running ----
@@ -221,7 +247,8 @@ ExperimentResult RunExperiment(const ExperimentSpec& spec, const std::string& ou
   ExperimentResult result;
   const fs::path out(out_dir);
   fs::create_directories(out);
-  const int total = static_cast<int>(spec.tasks.size() * spec.methods.size() * spec.seeds.size());
+  int total = 0;
+  for (const auto& m : spec.methods) total += static_cast<int>(spec.tasks.size() * spec.SeedsOf(m).size());
   int index = 0;
   std::map<std::string, double> control_dt;
   for (const auto& task : spec.tasks) {
@@ -231,7 +258,7 @@ ExperimentResult RunExperiment(const ExperimentSpec& spec, const std::string& ou
       control_dt[task] = env->control_dt();
     }
     for (const auto& m : spec.methods) {
-      for (int seed : spec.seeds) {
+      for (int seed : spec.SeedsOf(m)) {
         ++index;
         const fs::path dir = out / task / m.id / fmt::format("seed_{}", seed);
         const fs::path eval_path = dir / "eval.json";
@@ -243,7 +270,7 @@ ExperimentResult RunExperiment(const ExperimentSpec& spec, const std::string& ou
           std::cout << fmt::format("[{}/{}] {} / {} / seed {}\n", index, total, task, m.label, seed) << std::flush;
           const int demos = m.demos >= 0 ? m.demos : spec.demos;
           std::vector<std::string> overrides = {"env.obs_mode=" + spec.obs,
-                                                fmt::format("train.env_steps={}", spec.env_steps),
+                                                fmt::format("train.env_steps={}", spec.EnvSteps(task)),
                                                 fmt::format("train.eval_episodes={}", spec.eval_episodes),
                                                 "train.method=" + m.method,
                                                 fmt::format("train.interventions={}", m.operator_name == "scripted")};
@@ -254,7 +281,28 @@ ExperimentResult RunExperiment(const ExperimentSpec& spec, const std::string& ou
           TrainRequest req{TaskConfig::Load(task, overrides), demo_path, (dir / "run").string(),
                            static_cast<uint64_t>(seed), progress, ""};
           const TrainResult r = Train(std::move(req));
+          // Every intermediate checkpoint, on the same evaluation episodes as the final one.
+          nlohmann::json checkpoints = nlohmann::json::array();
+          const fs::path ckpt_dir = dir / "run" / "checkpoints";
+          if (spec.checkpoint_evals && m.method != "bc" && fs::exists(ckpt_dir)) {
+            std::vector<fs::path> steps;
+            for (const auto& e : fs::directory_iterator(ckpt_dir)) {
+              const std::string n = e.path().filename().string();
+              if (e.is_directory() && n.rfind("step_", 0) == 0 && n.find('.') == std::string::npos) steps.push_back(e.path());
+            }
+            std::sort(steps.begin(), steps.end());
+            for (const auto& c : steps) {
+              LoadedPolicy p = LoadCheckpoint(c.string());
+              RolloutOptions ro;
+              ro.episodes = spec.eval_episodes;
+              ro.seed = 1000000 + static_cast<uint64_t>(seed);
+              ro.progress = false;
+              const RolloutSummary e = Evaluate(*p.env, *p.agent, ro, p.backbone.get());
+              checkpoints.push_back({std::stoll(c.filename().string().substr(5)), e.success_rate});
+            }
+          }
           nlohmann::json j = {{"task", task},
+                              {"checkpoints", checkpoints},
                               {"method", m.id},
                               {"label", m.label},
                               {"seed", seed},
@@ -280,6 +328,9 @@ ExperimentResult RunExperiment(const ExperimentSpec& spec, const std::string& ou
           o.env_steps = j.at("env_steps").get<int64_t>();
           o.intervened_steps = j.at("intervened_steps").get<int64_t>();
           o.wall_time_s = j.at("wall_time_s").get<double>();
+          if (j.contains("checkpoints")) {
+            for (const auto& c : j.at("checkpoints")) o.checkpoints.emplace_back(c.at(0).get<int64_t>(), c.at(1).get<double>());
+          }
         } catch (const std::exception& e) {
           throw DataLoss(fmt::format("{}: unreadable result ({}); delete it to run this configuration again",
                                      eval_path.string(), e.what()));
@@ -295,7 +346,9 @@ ExperimentResult RunExperiment(const ExperimentSpec& spec, const std::string& ou
   md << fmt::format("Observations: {}. Seeds: {}. Demonstrations: {} per seed unless noted. Interactive methods: {} env "
                     "steps. Evaluation: {} episodes per run (deterministic policy, randomised starts from seed 1000000 + "
                     "seed). Mean ± std over seeds.\n\n",
-                    spec.obs, fmt::join(spec.seeds, ", "), spec.demos, spec.env_steps, spec.eval_episodes);
+                    spec.obs, fmt::join(spec.seeds, ", "), spec.demos,
+                    spec.task_env_steps.empty() ? std::to_string(spec.env_steps) : std::string("per task"),
+                    spec.eval_episodes);
   md << "| method |";
   for (const auto& t : spec.tasks) md << fmt::format(" {} success | {} cycle time |", t, t);
   md << " intervened steps | wall per run |\n|---|";
@@ -324,45 +377,75 @@ ExperimentResult RunExperiment(const ExperimentSpec& spec, const std::string& ou
     }
     md << fmt::format(" {:.0f} | {:.0f} s |\n", Mean(interventions), Mean(walls));
   }
+  // ---- intermediate checkpoints: is the last one as good as the best?
+  if (spec.checkpoint_evals) {
+    md << "\n## Checkpoints\n\nSuccess rate of every intermediate checkpoint (env step: success), the final "
+          "checkpoint and the best of them.\n\n| task | method | seed | checkpoints | final | best |\n|---|---|---|---|---|---|\n";
+    for (const auto& r : result.runs) {
+      if (r.checkpoints.empty()) continue;
+      std::string cells;
+      double best = r.success_rate;
+      for (const auto& [step, sr] : r.checkpoints) {
+        cells += fmt::format("{}{}k: {:.0f}%", cells.empty() ? "" : ", ", step / 1000, 100 * sr);
+        best = std::max(best, sr);
+      }
+      md << fmt::format("| {} | {} | {} | {} | {:.0f}% | {:.0f}% |\n", r.task, r.method_id, r.seed, cells,
+                        100 * r.success_rate, 100 * best);
+    }
+  }
   result.table_path = (out / "results.md").string();
   result.json_path = (out / "results.json").string();
 
-  // ---- learning curves (methods that interact with the env)
+  // ---- learning curves (methods that interact with the env), against env steps (how the
+  // paper and users compare runs) and against training episodes
   for (const auto& t : spec.tasks) {
-    plot::LinePanel success{{"success rate (last 20 episodes)", "training episode", "success rate", 0, 0, -0.02, 1.02}, {}};
-    plot::LinePanel cycle{{"cycle time (successes, last 20)", "training episode", "s", 0, 0, 0, 0}, {}};
-    plot::LinePanel interv{{"intervention rate (last 20)", "training episode", "intervened / steps", 0, 0, -0.02, 1.02}, {}};
-    for (const auto& m : spec.methods) {
-      if (m.method == "bc") continue;
-      std::vector<Curves> seeds;
-      for (int seed : spec.seeds) {
-        const fs::path csv = out / t / m.id / fmt::format("seed_{}", seed) / "run" / "episodes.csv";
-        if (fs::exists(csv)) seeds.push_back(ReadCurves(csv.string(), control_dt[t]));
-      }
-      if (seeds.empty()) continue;
-      size_t len = seeds[0].episode.size();
-      for (const auto& c : seeds) len = std::min(len, c.episode.size());
-      auto series = [&](std::vector<double> Curves::*field) {
-        plot::Series s{m.label, {}, {}, {}, ""};
-        for (size_t i = 0; i < len; ++i) {
-          std::vector<double> v;
-          for (const auto& c : seeds) v.push_back((c.*field)[i]);
-          s.x.push_back(static_cast<double>(i + 1));
-          s.y.push_back(Mean(v));
-          s.band.push_back(seeds.size() > 1 ? Std(v) : std::nan(""));
+    std::vector<double> grid;
+    const int grid_points = 100;
+    for (int i = 1; i <= grid_points; ++i) grid.push_back(static_cast<double>(spec.EnvSteps(t)) * i / grid_points);
+    for (const bool by_steps : {true, false}) {
+      const char* x_label = by_steps ? "env step" : "training episode";
+      plot::LinePanel success{{"success rate (last 20 episodes)", x_label, "success rate", 0, 0, -0.02, 1.02}, {}};
+      plot::LinePanel cycle{{"cycle time (successes, last 20)", x_label, "s", 0, 0, 0, 0}, {}};
+      plot::LinePanel interv{{"intervention rate (last 20)", x_label, "intervened / steps", 0, 0, -0.02, 1.02}, {}};
+      for (const auto& m : spec.methods) {
+        if (m.method == "bc") continue;
+        std::vector<Curves> seeds;
+        for (int seed : spec.SeedsOf(m)) {
+          const fs::path csv = out / t / m.id / fmt::format("seed_{}", seed) / "run" / "episodes.csv";
+          if (!fs::exists(csv)) continue;
+          const Curves c = ReadCurves(csv.string(), control_dt[t]);
+          seeds.push_back(by_steps ? c.AtEnvSteps(grid) : c);
         }
-        if (seeds.size() == 1) s.band.clear();
-        return s;
-      };
-      success.series.push_back(series(&Curves::success));
-      cycle.series.push_back(series(&Curves::cycle_time_s));
-      interv.series.push_back(series(&Curves::intervention_rate));
+        if (seeds.empty()) continue;
+        size_t len = seeds[0].episode.size();
+        for (const auto& c : seeds) len = std::min(len, c.episode.size());
+        auto series = [&](std::vector<double> Curves::*field) {
+          plot::Series s{m.label, {}, {}, {}, ""};
+          for (size_t i = 0; i < len; ++i) {
+            std::vector<double> v;
+            for (const auto& c : seeds) {
+              if (std::isfinite((c.*field)[i])) v.push_back((c.*field)[i]);
+            }
+            if (v.empty()) continue;
+            s.x.push_back(by_steps ? grid[i] : static_cast<double>(i + 1));
+            s.y.push_back(Mean(v));
+            s.band.push_back(v.size() > 1 ? Std(v) : std::nan(""));
+          }
+          if (seeds.size() == 1) s.band.clear();
+          return s;
+        };
+        success.series.push_back(series(&Curves::success));
+        cycle.series.push_back(series(&Curves::cycle_time_s));
+        interv.series.push_back(series(&Curves::intervention_rate));
+      }
+      if (success.series.empty()) continue;
+      const std::string stem = fs::path(t).stem().string();
+      const std::string path =
+          (out / (by_steps ? fmt::format("curves_{}.svg", stem) : fmt::format("curves_{}_by_episode.svg", stem))).string();
+      plot::WriteLinePlot(path, {success, cycle, interv});
+      result.plot_paths.push_back(path);
+      if (by_steps) md << fmt::format("\n![{} learning curves]({})\n", t, fs::path(path).filename().string());
     }
-    if (success.series.empty()) continue;
-    const std::string path = (out / fmt::format("curves_{}.svg", fs::path(t).stem().string())).string();
-    plot::WriteLinePlot(path, {success, cycle, interv});
-    result.plot_paths.push_back(path);
-    md << fmt::format("\n![{} learning curves]({})\n", t, fs::path(path).filename().string());
   }
   std::ofstream(result.table_path) << md.str();
   std::ofstream(result.json_path) << nlohmann::json{{"name", spec.name}, {"runs", all}}.dump(2) << "\n";

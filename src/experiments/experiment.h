@@ -23,8 +23,9 @@
 // a run whose eval.json exists is not run again, so an interrupted experiment continues
 // where it stopped. <out>/results.md (table: success rate and cycle time per method and
 // task, mean +- std over seeds, intervened steps, wall time), results.json and
-// curves_<task>.svg (Fig. 3: success rate, cycle time and intervention rate over training
-// episodes, running mean over 20 episodes, mean over seeds with a +- std band).
+// curves_<task>.svg (Fig. 3: success rate, cycle time and intervention rate against env
+// steps, running mean over 20 episodes, mean over seeds with a +- std band;
+// curves_<task>_by_episode.svg the same against training episodes).
 #pragma once
 
 #include <map>
@@ -38,6 +39,7 @@ struct ExperimentMethod {
   std::string method = "hil_serl";  // train.method
   std::string operator_name = "none";  // "scripted" or "none"
   int demos = -1;                   // -1 = the experiment's
+  std::vector<int> seeds;           // empty = the experiment's (e.g. fewer seeds for baselines)
   std::vector<std::string> overrides;
 };
 
@@ -48,7 +50,17 @@ struct ExperimentSpec {
   std::vector<int> seeds = {0};
   int demos = 20;
   int env_steps = 20000;
+  std::map<std::string, int> task_env_steps;  // per-task budgets instead of env_steps
   int eval_episodes = 100;
+  // Also evaluate every intermediate checkpoint (train.checkpoint_every) of the
+  // interactive methods: the table then shows the best and the last (final) checkpoint.
+  bool checkpoint_evals = false;
+
+  int EnvSteps(const std::string& task) const {
+    auto it = task_env_steps.find(task);
+    return it == task_env_steps.end() ? env_steps : it->second;
+  }
+  const std::vector<int>& SeedsOf(const ExperimentMethod& m) const { return m.seeds.empty() ? seeds : m.seeds; }
   std::vector<std::string> overrides;
   std::vector<ExperimentMethod> methods;
 
@@ -62,6 +74,8 @@ struct RunOutcome {
   std::string task, method_id;
   int seed = 0;
   double success_rate = 0, cycle_time_s = 0;  // evaluation (cycle time NaN without successes)
+  // (env step, success rate) of every intermediate checkpoint evaluated (checkpoint_evals)
+  std::vector<std::pair<int64_t, double>> checkpoints;
   int64_t env_steps = 0, intervened_steps = 0;
   double wall_time_s = 0;
 };
@@ -79,7 +93,10 @@ ExperimentResult RunExperiment(const ExperimentSpec& spec, const std::string& ou
 // last `window` episodes of success, of cycle time (successful episodes among them; NaN
 // if none) and of the intervention rate.
 struct Curves {
-  std::vector<double> episode, success, cycle_time_s, intervention_rate;
+  std::vector<double> episode, env_step, success, cycle_time_s, intervention_rate;
+  // The curves on a grid of env steps: at each grid point the running values of the last
+  // episode that had ended by then (NaN before the first one).
+  Curves AtEnvSteps(const std::vector<double>& grid) const;
 };
 Curves ReadCurves(const std::string& episodes_csv, double control_dt, int window = 20);
 

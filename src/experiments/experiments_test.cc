@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "core/paths.h"
 #include "experiments/analysis.h"
 #include "experiments/experiment.h"
 #include "experiments/plot.h"
@@ -59,6 +60,32 @@ TEST(PlotTest, LinePlotDrawsEverySeriesAndBreaksLinesAtNan) {
   EXPECT_THROW(plot::WriteHeatmaps((dir / "h.svg").string(), {bad}), InternalError);
 }
 
+// The shipped task-suite comparison, shrunk to a smoke run (one seed, one demonstration,
+// a hundred env steps, tiny networks): every task and method of the file runs and is in
+// the table.
+TEST(ExperimentTest, TaskSuiteComparisonRunsAsASmokeTest) {
+  ExperimentSpec spec = ExperimentSpec::Load(ProjectRoot() + "/configs/experiments/suite_state.yaml");
+  ASSERT_EQ(spec.tasks.size(), 6u);
+  spec.seeds = {0};
+  spec.demos = 1;
+  spec.env_steps = 100;
+  spec.task_env_steps.clear();
+  spec.eval_episodes = 1;
+  spec.overrides = {"agent.hidden=[16, 16]", "train.batch_size=16", "train.training_starts=50",
+                    "train.checkpoint_every=50", "train.bc_steps=20"};
+  for (auto& m : spec.methods) {
+    m.seeds.clear();
+    m.overrides.clear();
+  }
+  const fs::path dir = TempDir("suite_smoke");
+  const ExperimentResult r = RunExperiment(spec, dir.string(), false);
+  EXPECT_EQ(r.runs.size(), spec.tasks.size() * spec.methods.size());
+  const std::string table = Slurp(r.table_path);
+  for (const auto& t : spec.tasks) EXPECT_NE(table.find(t + " success"), std::string::npos) << t;
+  for (const auto& m : spec.methods) EXPECT_NE(table.find("| " + m.label + " |"), std::string::npos) << m.label;
+  EXPECT_NE(table.find("## Checkpoints"), std::string::npos);
+}
+
 TEST(ExperimentTest, SpecErrorsNameTheFileAndKey) {
   const std::string ok = "name: t\ntasks: [pick_cube]\nmethods:\n  a: {method: hil_serl}\n";
   const ExperimentSpec s = ExperimentSpec::FromYaml(ok, "t.yaml");
@@ -96,6 +123,13 @@ TEST(ExperimentTest, CurvesAreRunningMeansOverTheWindow) {
   EXPECT_NEAR(c.cycle_time_s[1], 2.0, 1e-12);
   EXPECT_NEAR(c.cycle_time_s[2], 1.5, 1e-12);  // (2.0 + 1.0) / 2
   EXPECT_DOUBLE_EQ(c.intervention_rate[1], 0.25);
+  // On a grid of env steps: the values of the last episode ended by each point.
+  const Curves g = c.AtEnvSteps({5, 10, 35, 100});
+  EXPECT_TRUE(std::isnan(g.success[0]));
+  EXPECT_DOUBLE_EQ(g.success[1], 0.0);
+  EXPECT_DOUBLE_EQ(g.success[2], 0.5);
+  EXPECT_DOUBLE_EQ(g.success[3], 1.0);
+  EXPECT_DOUBLE_EQ(g.episode[3], 3.0);
 }
 
 // A tiny comparison end to end (a few hundred steps, small networks): every method runs,
@@ -104,12 +138,13 @@ TEST(ExperimentTest, CurvesAreRunningMeansOverTheWindow) {
 TEST(ExperimentTest, SmallComparisonRunsEveryMethodAndAnalysisPlotsARun) {
   const fs::path dir = TempDir("experiment");
   const std::string yaml =
-      "name: smoke\ntasks: [pick_cube]\nseeds: [0]\ndemos: 2\nenv_steps: 150\neval_episodes: 2\n"
+      "name: smoke\ntasks: [pick_cube]\nseeds: [0]\ndemos: 2\nenv_steps: 50\ntask_env_steps: {pick_cube: 150}\n"
+      "eval_episodes: 2\ncheckpoint_evals: true\n"
       "set: [\"agent.hidden=[32, 32]\", train.batch_size=32, train.training_starts=50, train.checkpoint_every=100]\n"
       "methods:\n"
       "  hil_serl: {label: HIL-SERL, operator: scripted}\n"
       "  hg_dagger: {label: HG-DAgger, method: hg_dagger, operator: scripted, set: [train.bc_steps=50]}\n"
-      "  bc: {label: BC, method: bc, set: [train.bc_steps=50]}\n"
+      "  bc: {label: BC, method: bc, seeds: [0], set: [train.bc_steps=50]}\n"
       "  no_demos: {label: no demos, demos: 0}\n";
   const ExperimentSpec spec = ExperimentSpec::FromYaml(yaml, "smoke.yaml");
   const ExperimentResult r = RunExperiment(spec, dir.string(), false);
@@ -122,8 +157,17 @@ TEST(ExperimentTest, SmallComparisonRunsEveryMethodAndAnalysisPlotsARun) {
   for (const char* label : {"| HIL-SERL |", "| HG-DAgger |", "| BC |", "| no demos |"}) {
     EXPECT_NE(table.find(label), std::string::npos) << label << "\n" << table;
   }
-  ASSERT_EQ(r.plot_paths.size(), 1u);
-  EXPECT_EQ(Count(Slurp(r.plot_paths[0]), "<svg"), 1u);
+  // The per-task budget, and the checkpoint at 100 steps evaluated beside the final one.
+  for (const auto& run : r.runs) {
+    if (run.method_id != "bc") {
+      EXPECT_EQ(run.env_steps, 150) << run.method_id;
+    }
+  }
+  EXPECT_EQ(r.runs[0].checkpoints.size(), 1u);
+  EXPECT_NE(table.find("## Checkpoints"), std::string::npos) << table;
+  ASSERT_EQ(r.plot_paths.size(), 2u);  // against env steps and against training episodes
+  for (const auto& p : r.plot_paths) EXPECT_EQ(Count(Slurp(p), "<svg"), 1u) << p;
+  EXPECT_NE(Slurp(r.plot_paths[0]).find("env step"), std::string::npos);
   const fs::path eval = dir / "pick_cube" / "hil_serl" / "seed_0" / "eval.json";
   const auto stamp = fs::last_write_time(eval);
   RunExperiment(spec, dir.string(), false);
