@@ -2,19 +2,23 @@
 //
 // A person watching HIL-SERL train takes over with the SpaceMouse when the policy heads the
 // wrong way, stalls or is about to fail, steers it back for a few steps, and lets go; they
-// step in often early on and rarely once the policy succeeds (REFERENCE.md section 1). This
-// class plays that role with the task's scripted expert:
-//  - every step it compares the policy's action with what the expert would do (cosine
-//    similarity of the continuous components - translation and rotation, or wrench - and
-//    the gripper commands);
-//  - after `patience` consecutive steps of disagreement (similarity below
-//    `disagreement_threshold`, a relative error above `max_relative_error` if that is set,
-//    or opposite gripper commands) it takes over with probability
-//    `takeover_probability * (1 - recent_success_rate)`;
-//  - a takeover lasts `takeover_steps` steps, during which the expert's action (plus
-//    optional Gaussian `noise`, as a human is not exact) is applied and marked intervened;
-//  - at most `max_takeovers_per_episode` takeovers per episode (short corrections beat
-//    long ones: REFERENCE.md section 1).
+// step in often early on and rarely once the policy succeeds by itself. This class plays
+// that role with the task's scripted expert, a state-feedback controller that can correct
+// from any state:
+//  - every step it compares the policy's proposed action with what the expert would do
+//    (cosine similarity of the continuous components - translation and rotation, or
+//    wrench - and, with `max_relative_error`, the size of the error against the expert's
+//    own move; and the gripper commands);
+//  - after `patience` consecutive steps of disagreement it takes over with probability
+//    `takeover_probability * (1 - recent_success_rate)`; a gripper command opposite to
+//    the expert's (letting go of a held object, closing on nothing) is caught at once,
+//    before it is executed;
+//  - a takeover lasts `takeover_steps` steps (short corrections beat long ones), during
+//    which the expert's action (plus Gaussian `noise`, as a human is not exact) is
+//    applied and marked intervened; then it hands back;
+//  - at most `max_takeovers_per_episode` takeovers per episode.
+// The trainer passes as `recent_success_rate` the share of recent episodes the policy won
+// on its own (few corrected steps), so the operator backs off as the policy proves itself.
 // The expert acts on privileged simulator state, so this only works in simulation.
 // Threading: used by one actor thread.
 #pragma once
