@@ -154,7 +154,8 @@ class PanFlip final : public ArmSimEnv {
 };
 
 // ---- scripted expert: one hard toss (up and pitching the far edge up) when the block
-// rests right side up in a still, level pan; otherwise a catch: level the pan again (PD
+// rests right side up in a still, level pan back at the arm's hold; a pan that is not
+// yet there is levelled and damped while the hold brings it back; otherwise a catch: level the pan again (PD
 // on its tilt) and move it under the block's predicted landing point at the height the
 // arm holds (the arm's soft impedance hold does most of the levelling). Both are
 // functions of the current state, so a block that lands right side up again is simply
@@ -207,22 +208,30 @@ class PanFlipExpert final : public ScriptedExpert {
     const Eigen::Vector3d in_pan = Vec3(StateValue(s, "disc_pos", who));
     const Eigen::Vector3d up = Vec3(StateValue(s, "disc_up", who));
     const Eigen::Vector3d rel_vel = Vec3(StateValue(s, "disc_vel", who));
-    const double hold_z = StateValue(s, "hold_pos", who)[2];
+    const Eigen::Vector3d hold = Vec3(StateValue(s, "hold_pos", who));
+    const double hold_z = hold.z();
     const Eigen::Vector3d n = pan_rot * Eigen::Vector3d::UnitZ();
 
-    // Ready to toss: the block lies right side up on the pan's surface, and pan and block are still.
-    const bool ready = up.z() > 0.9 && in_pan.z() < 0.015 && rel_vel.norm() < 0.1 && n.z() > 0.98 &&
-                       lin.norm() < 0.1 && ang.norm() < 0.5;
+    // What a person sees: is the block resting on the pan's surface (right side up), or in
+    // the air / sliding? Is the pan still, level and back where the arm holds it?
+    const bool resting = in_pan.z() < 0.015 && rel_vel.norm() < 0.1 && up.z() > 0.9;
+    const bool settled = n.z() > 0.98 && lin.norm() < 0.1 && ang.norm() < 0.5 && (tcp.translation - hold).norm() < 0.02;
     Eigen::Vector3d force_w = Eigen::Vector3d::Zero(), torque_w = Eigen::Vector3d::Zero();
-    if (ready) {
-      // Up, and turn about the axis that lifts the pan's far edge (the handle runs along
-      // the pan frame's x axis from the hand).
-      force_w = Eigen::Vector3d(0, 0, o_.toss_force) + o_.toss_force_x * (pan_rot * Eigen::Vector3d::UnitX());
+    const Eigen::Vector3d pan_x = pan_rot * Eigen::Vector3d::UnitX();
+    if (resting && settled) {
+      // Toss: up, and turn about the axis that lifts the pan's far edge (the handle runs
+      // along the pan frame's x axis from the hand).
+      force_w = Eigen::Vector3d(0, 0, o_.toss_force) + o_.toss_force_x * pan_x;
       torque_w = -o_.toss_torque * (pan_rot * Eigen::Vector3d::UnitY());
-    } else {
-      // Level the pan: rotate its normal back to world up.
+    } else if (resting) {
+      // Let the pan settle: level it and let the arm's hold bring it back, damped.
       torque_w = o_.level_kp * n.cross(Eigen::Vector3d::UnitZ()) - o_.level_kd * ang;
-      // Under the landing point: where the block comes down to the pan's height.
+      force_w = -o_.catch_kd * lin;
+      force_w.z() = 0.0;
+    } else {
+      // Catch: level the pan (rotate its normal back to world up) and move it under the
+      // point where the block comes down to the pan's height.
+      torque_w = o_.level_kp * n.cross(Eigen::Vector3d::UnitZ()) - o_.level_kd * ang;
       const double dz = disc.z() - pan.z();
       const double vz = disc_vel.z();
       const double t_land = std::max(0.0, (vz + std::sqrt(std::max(0.0, vz * vz + 2 * 9.81 * std::max(0.0, dz)))) / 9.81);
