@@ -24,7 +24,7 @@ build: configure
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS) --timeout 600
 
-# The main job (issue 4): HIL-SERL on simulated PickCube from pixels, the whole system.
+# The main job: HIL-SERL on simulated PickCube from pixels, the whole system.
 #   1. 20 demonstrations by the scripted operator (two 128x128 cameras, front + wrist);
 #   2. self-supervised pretraining of the frozen ResNet-10 on those frames (no ImageNet
 #      download here);

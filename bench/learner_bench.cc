@@ -2,8 +2,8 @@
 // plus the grasp critic when grippers > 0) at batch 256 with 256x256 MLPs, for a state
 // observation (64-D), for cached pixel features (2 cameras x 256 + 64 proprio = 576-D) and
 // for pixels with an end-to-end conv encoder (DrQ).
-// Reports updates/s and the achieved GFLOP/s against this CPU's peak (PLATFORM.md:
-// ~300 GFLOP/s fp32 on one core).
+// Reports updates/s and the achieved GFLOP/s against this CPU's peak (about
+// 300 GFLOP/s fp32 on one core of these machines).
 #include <algorithm>
 #include <chrono>
 #include <vector>

@@ -7,7 +7,7 @@ set -euo pipefail
 PACKAGES=(
   # toolchain
   build-essential cmake pkg-config libeigen3-dev
-  # physics + headless rendering (PLATFORM.md: EGL surfaceless on Mesa)
+  # physics + headless rendering (EGL surfaceless on Mesa)
   libmujoco-dev libegl-dev libgl-dev libegl-mesa0 libgl1-mesa-dri
   # config, CLI, logging
   libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
@@ -21,7 +21,7 @@ PACKAGES=(
   libspnav-dev libsdl2-dev
   # actor <-> learner transport (gRPC + protobuf; proto/)
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  # neural networks (CPU LibTorch) and a fast BLAS for it (PLATFORM.md trap 1)
+  # neural networks (CPU LibTorch) and a fast BLAS for it (Debian's libblas.so.3 default, the reference BLAS, is ~14x slower)
   libtorch-dev libopenblas0-pthread
 )
 

@@ -1,5 +1,5 @@
 // The learned binary success classifier that gives HIL-SERL its reward on a real robot
-// (REFERENCE.md section 2): frozen ResNet-10 -> per camera spatial embeddings and
+// (the official HIL-SERL implementation): frozen ResNet-10 -> per camera spatial embeddings and
 // bottleneck (nn::ImageHead) -> concat -> Dense 256 -> Dropout 0.1 -> LayerNorm -> ReLU
 // -> Dense 1 (logit of "this frame shows success"). Trained with binary cross-entropy on
 // balanced batches (half positive, half negative frames) with random-shift augmentation.

@@ -1,4 +1,4 @@
-// SAC with the RLPD recipe and a DQN grasp critic (REFERENCE.md sections 1-2).
+// SAC with the RLPD recipe and a DQN grasp critic (the paper and its official implementation).
 //
 // Continuous part: TanhGaussianPolicy; critic = EnsembleMLP of N members over
 // [features, continuous action]; TD target r + gamma (1 - terminated) (min over a random
@@ -88,7 +88,7 @@ class SacAgent {
   // that part. Either way UpdateInfo::skipped is set and nothing non-finite is applied.
   UpdateInfo Update(const TrainBatch& batch, bool update_actor);
 
-  // Behaviour cloning (the BC and HG-DAgger baselines, REFERENCE.md section 1): one step
+  // Behaviour cloning (the BC and HG-DAgger baselines): one step
   // that maximises the tanh-Gaussian policy's likelihood of the batch's actions (demos and
   // corrections) and fits the grasp critic's head as a classifier of the demonstrated
   // gripper commands (cross-entropy over the 3^grippers joint actions); the encoder head

@@ -16,7 +16,7 @@
 //   control "pose" (default):
 //     [p x, p y, p z]        tcp translation delta (m), |.| <= max_step_translation
 //     [p rx, p ry, p rz]     rotation-vector delta (rad) for the axes in rotation_axes
-//   control "wrench" (dynamic tasks, REFERENCE.md section 1):
+//   control "wrench" (dynamic tasks):
 //     [p fx, p fy, p fz]     feedforward force on the tcp in the tcp frame (N), <= max_force
 //     [p tx, p ty, p tz]     feedforward torque in the tcp frame (N m), <= max_torque
 //   [p gripper]              for arms with a gripper action: <= -0.5 close, >= 0.5 open,

@@ -1,5 +1,5 @@
 // dashboard: two arms lift one workpiece together, turn it and seat it on several pins at
-// once (stands for the paper's car dashboard assembly, REFERENCE.md section 1).
+// once (stands for the paper's car dashboard assembly).
 //
 // Scene (assets/dashboard.xml): two Panda-class arms side by side ("left", "right"), a
 // 40 cm panel with a handle at each end and three holes, lying on the table at a random

@@ -1,5 +1,4 @@
-// handover: two arms hand an object over (stands for the paper's object handover,
-// REFERENCE.md section 1).
+// handover: two arms hand an object over (stands for the paper's object handover).
 //
 // Scene (assets/handover.xml): two Panda-class arms side by side, "left" at y = +0.35 and
 // "right" at y = -0.35 (assets/panda/panda_left.xml, panda_right.xml), a bin in front of

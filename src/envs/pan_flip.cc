@@ -1,5 +1,5 @@
 // pan_flip: flip an object over in a pan held by the end effector (stands for the
-// paper's object flipping, a dynamic task, REFERENCE.md section 1).
+// paper's object flipping, a dynamic task).
 //
 // Scene (assets/pan_flip.xml): one Panda-class arm whose hand carries an 18 cm square pan
 // on a handle (assets/panda/panda_pan.xml, generated with scripts/prefix_arm.py from

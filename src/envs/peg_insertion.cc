@@ -1,5 +1,5 @@
 // peg_insertion: precise insertion of a pregrasped part (stands for the paper's RAM
-// insertion, REFERENCE.md section 1).
+// insertion).
 //
 // Scene (assets/peg_insertion.xml): a 5 x 2 x 6 cm rectangular peg held between the
 // fingertip pads, and a fixture with a 5.3 x 2.3 cm slot, 3 cm deep (1.5 mm clearance per

@@ -1,4 +1,4 @@
-// PickCube: lift a 4 cm cube off the table (REFERENCE.md section 3).
+// PickCube: lift a 4 cm cube off the table (the SERL / gym_hil simulation).
 //
 // The cube's x/y is uniform in [cube_x_range] x [cube_y_range] (m, base frame), yaw in
 // [-cube_yaw_range, cube_yaw_range]. Success (terminates) = cube centre lifted more than
@@ -20,7 +20,7 @@ namespace hilserl {
 
 struct PickCubeOptions {
   ArmEnvOptions arm;  // model defaults to assets/pick_cube.xml
-  // REFERENCE.md gives x in [0.25, 0.55]; our Panda model cannot bring a vertical gripper to
+  // gym_hil uses x in [0.25, 0.55]; our Panda model cannot bring a vertical gripper to
   // table height closer than ~0.28 m from its base (joint 4 at its limit), so x starts at 0.3.
   std::vector<double> cube_x_range = {0.30, 0.55};
   std::vector<double> cube_y_range = {-0.25, 0.25};
@@ -30,7 +30,7 @@ struct PickCubeOptions {
 
   PickCubeOptions() {
     arm.model = "assets/pick_cube.xml";
-    // The box of REFERENCE.md starts at x = 0.2, but a vertical gripper cannot reach table
+    // gym_hil's box starts at x = 0.2, but a vertical gripper cannot reach table
     // height closer than ~0.28 m from the base: the arm gets stuck there, and such stuck
     // states attracted the learning policy (seen in training runs). Keep the box reachable.
     arm.arm.safety_low = {0.28, -0.3, 0.0};

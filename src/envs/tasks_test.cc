@@ -1,4 +1,4 @@
-// The task suite (issue 5): every task builds from its shipped config, its scripted
+// The task suite: every task builds from its shipped config, its scripted
 // expert solves it, and the multi-arm, yaw-only and wrench conventions of ArmSimEnv hold.
 #include <cmath>
 #include <memory>

@@ -1,5 +1,5 @@
 // usb_grasp_insert: grasp a small connector lying free on the table and insert its plug
-// into a port (stands for the paper's USB grasp-insertion, REFERENCE.md section 1).
+// into a port (stands for the paper's USB grasp-insertion).
 //
 // Scene (assets/usb_grasp_insert.xml): a connector (3 x 1.6 x 1.2 cm housing with a
 // 1.2 x 1.2 x 0.45 cm plug sticking out along its +x axis) and a wall whose port opening

@@ -1,4 +1,4 @@
-// The paper's analysis of what a trained policy and critic look like (REFERENCE.md
+// The paper's analysis of what a trained policy and critic look like (the paper;
 // section 1; Figs. 5 and 6), from a run directory's checkpoints:
 //  - visitation_<axes>.svg: end-effector state-visitation heatmaps (the first arm's tcp,
 //    two world axes, y/z by default), one panel per checkpoint: the "funnel" that narrows

@@ -1,4 +1,4 @@
-// Comparisons in the style of the paper's evaluation (REFERENCE.md section 1: Tables 1-2,
+// Comparisons in the style of the paper's evaluation (the paper: Tables 1-2,
 // Fig. 3): several methods x tasks x seeds under one human-data budget, each trained,
 // evaluated on the same randomised starts, and summarised in a markdown table and
 // learning-curve plots.

@@ -1,4 +1,4 @@
-// The trainable observation encoder of an image-based agent (REFERENCE.md section 2):
+// The trainable observation encoder of an image-based agent (the official HIL-SERL implementation):
 // a frozen backbone (ResNet-10, outside this module) turns each camera image into a
 // C x H x W feature map once, on the actor; this module maps
 //   [normalised proprio | camera 1 features | camera 2 features | ...]   (one flat row)

@@ -2,7 +2,7 @@
 //
 // - MLP: [Linear -> LayerNorm -> tanh] x hidden layers (+ optional output Linear).
 // - EnsembleMLP: N independent MLPs evaluated in one batched pass (baddbmm), each member
-//   with its own weights, LayerNorm parameters and output layer (REFERENCE.md section 2,
+//   with its own weights, LayerNorm parameters and output layer (as in the official implementation,
 //   known defect (a): never share the output head).
 // - TanhGaussianPolicy: MLP trunk -> mean, log std (std clipped to [1e-5, 5]); samples
 //   tanh(mean + std * eps) with the change-of-variables log-probability.
@@ -80,7 +80,7 @@ torch::Tensor LogOneMinusTanhSquared(const torch::Tensor& u);
 
 // Sets LibTorch's intra-op threads and pins OpenBLAS (if it is the BLAS in use) to one
 // thread: two thread pools on two cores oversubscribe and run ~3x slower
-// (../shared/PLATFORM.md, trap 2). Also keeps glibc from returning freed tensor memory
+// (two thread pools on two cores oversubscribe). Also keeps glibc from returning freed tensor memory
 // to the kernel (mmap/trim thresholds): every small-batch op allocates 0.1-1 MB outputs,
 // and page-faulting them in again made elementwise ops several times slower (measured:
 // 2 sigmoid(2x) - 1 on 2x256x256 went from 0.90 ms to 0.23 ms). Call before the first

@@ -1,6 +1,6 @@
 // Image encoders: the frozen ResNet-10 backbone of HIL-SERL and the trainable head on top.
 //
-// ResNet10 (REFERENCE.md section 2): 7x7/2 conv (64) -> GroupNorm -> ReLU -> 3x3/2 max pool
+// ResNet10 (the official HIL-SERL implementation): 7x7/2 conv (64) -> GroupNorm -> ReLU -> 3x3/2 max pool
 // -> four stages of one basic block each (64, 128, 256, 512 channels; stride 2 from the
 // second stage; 1x1 projection shortcut where the shape changes), GroupNorm with 4 groups
 // throughout. Input: uint8 RGB images [B, H, W, 3] (converted and normalised with the

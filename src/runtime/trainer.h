@@ -33,7 +33,7 @@
 namespace hilserl {
 
 struct TrainOptions {
-  // What learns (REFERENCE.md section 1, Table 2):
+  // What learns (the paper, Table 2):
   //   hil_serl   SAC/RLPD on half demo, half RL batches (the method);
   //   bc         behaviour cloning on the demos only: `bc_steps` supervised updates, no
   //              env interaction, then the final checkpoint and evaluation;

@@ -7,7 +7,7 @@
 //   tau = J^T F + N^T (k_null (q_home - q) - d_null qdot) + bias (gravity + Coriolis)
 // clipped to the actuators' torque limits. Clipping the error ("reference limiting")
 // bounds the force the arm can apply when it is blocked by contact: this is what keeps
-// precise insertion from jamming or crushing parts (REFERENCE.md section 2).
+// precise insertion from jamming or crushing parts (the official HIL-SERL implementation).
 //
 // Use: mj_step1(m, d); controller.Apply(m, d, target); mj_step2(m, d);
 // Not thread-safe; allocation-free after construction.

@@ -1,7 +1,7 @@
 // GripperPenalty: reports info["grasp_penalty"] = penalty (e.g. -0.02) for every gripper
 // whose command changes its state on a step (close while open, open while closed; summed
 // over the grippers of a multi-arm env), and 0 otherwise. The grasp critic trains on reward + grasp_penalty, which discourages
-// chattering (REFERENCE.md section 2). The reward itself is not changed.
+// chattering (the official HIL-SERL implementation). The reward itself is not changed.
 // Command convention (as the envs): gripper <= -0.5 closes, >= 0.5 opens.
 #pragma once
 

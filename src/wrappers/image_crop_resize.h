@@ -1,6 +1,6 @@
 // ImageCropResize: crops each configured camera image to a region of interest and resizes
 // it (area interpolation) to the size the encoder expects, 128 x 128 by default
-// (REFERENCE.md section 1). Cameras without an entry pass through unchanged.
+// (the paper). Cameras without an entry pass through unchanged.
 #pragma once
 
 #include <map>

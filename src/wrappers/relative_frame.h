@@ -1,4 +1,4 @@
-// RelativeFrame: the egocentric frame of the paper (REFERENCE.md section 1).
+// RelativeFrame: the egocentric frame of the paper (the paper).
 //
 // Observations: "tcp_pose" becomes the pose of the tcp relative to its pose at the start
 // of the episode, T_rel = T_start^-1 * T (a proper rigid transform, not an adjoint with

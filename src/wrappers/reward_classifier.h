@@ -1,6 +1,6 @@
 // RewardClassifierWrapper: the task reward and termination come from a learned success
 // classifier looking at camera frames, as on a real robot where no simulator says "done"
-// (REFERENCE.md sections 1-2). Each step:
+// (the paper and its official implementation). Each step:
 //   success = p(frames) >= threshold  and  every state condition holds
 //   reward  = 1 if success else 0;  terminated = success;  truncated as the inner env says.
 // The inner env's own verdict (a simulator's ground truth, if it has one) moves to info

@@ -1,6 +1,6 @@
 // TimeLimit: ends an episode after max_steps by truncation (truncated = true, terminated
 // unchanged), so learners bootstrap from the last state: a timeout is not a failure state
-// (REFERENCE.md section 2, known defect (c)). Adds info "episode_step".
+// (a defect of the official implementation, which treated timeouts as terminal). Adds info "episode_step".
 #pragma once
 
 #include "wrappers/wrapper.h"
