@@ -1,6 +1,6 @@
 // Error handling for hilserl.
 //
-// Three tiers (../STYLE.md):
+// Three tiers:
 //  - hilserl::Error and its subclasses are thrown for bad user input, files, devices and
 //    peers. They are caught at the boundary (the CLI, a worker thread's run loop) and
 //    reported. Messages say what was expected, what was found, and where.

@@ -34,7 +34,8 @@ Eigen::Vector3d LogRotation(const Eigen::Quaterniond& q);
 // Unit quaternion of a rotation vector.
 Eigen::Quaterniond ExpRotation(const Eigen::Vector3d& rotvec);
 
-// The region every commanded end-effector target must lie in (decision 7 of DESIGN.md).
+// The region every commanded end-effector target must lie in (safety is not optional:
+// no command leaves it).
 // Position: an axis-aligned box in the base frame (m). Orientation: each component of the
 // rotation vector log(R_nominal^T R) is limited to [-max_rotation, max_rotation] (rad).
 struct SafetyBox {

@@ -1,5 +1,5 @@
-// Single-process HIL-SERL training: an actor thread and a learner thread (DESIGN.md
-// decision 1, the embedded default).
+// Single-process HIL-SERL training: an actor thread and a learner thread in one
+// process (the default; `hilserl learner` + `hilserl actor` run the same loops apart).
 //
 //   actor thread:   env + its own copy of the policy -> step records -> bounded queue
 //   learner thread: queue -> RL buffer (every step) [+ demo buffer: demos from HDF5]

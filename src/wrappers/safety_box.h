@@ -3,7 +3,7 @@
 // Each step it reads the measured tcp position (proprio "tcp_pose", base frame, from the
 // last observation) and shrinks the translation part of the action so that the new target
 // (measured + delta) lies inside [low, high]. The base env always applies its own hard
-// safety box as well (DESIGN.md decision 7); this wrapper can only make it tighter.
+// safety box as well (every commanded pose passes one); this wrapper can only make it tighter.
 // Must sit inside RelativeFrame (it expects base-frame actions and poses).
 #pragma once
 
