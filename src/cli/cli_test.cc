@@ -200,8 +200,11 @@ TEST(CliDistributedTest, ActorsSurviveALearnerKilledAndResumed) {
   const pid_t resumed = Spawn(resume_args, log2.string());
   ASSERT_EQ(Wait(resumed), 0) << Read(log2);
   for (int a = 0; a < 2; ++a) {
+    // Read the log once the actor has exited: it prints its summary after the learner's
+    // final checkpoint made everything durable, which may be after the learner exited.
+    const int status = Wait(actors[a]);
     const std::string log = Read(fs::temp_directory_path() / ("hilserl_dist_actor_" + std::to_string(a) + ".log"));
-    EXPECT_EQ(Wait(actors[a]), 0) << log;
+    EXPECT_EQ(status, 0) << log;
     EXPECT_NE(log.find("1500 env steps"), std::string::npos) << log;
     EXPECT_NE(log.find("everything delivered"), std::string::npos) << log;
   }
