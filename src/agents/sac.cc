@@ -25,7 +25,12 @@ void SacOptions::Validate() const {
   if (!(actor_lr > 0 && critic_lr > 0 && temperature_lr > 0 && grasp_lr > 0)) {
     throw InvalidArgument("agent: learning rates must be > 0");
   }
-  if (!(init_temperature > 0)) throw InvalidArgument("agent: 'init_temperature' must be > 0");
+  if (!(init_temperature > 0 && init_temperature <= 100)) {
+    throw InvalidArgument(fmt::format("agent: 'init_temperature' must be in (0, 100], got {}", init_temperature));
+  }
+  if (!(actor_lr <= 1 && critic_lr <= 1 && temperature_lr <= 1 && grasp_lr <= 1)) {
+    throw InvalidArgument("agent: learning rates must be <= 1");
+  }
   if (grippers < 0 || grippers > 2) throw InvalidArgument("agent: 'grippers' must be 0, 1 or 2");
   if (!(grasp_epsilon >= 0 && grasp_epsilon <= 1)) throw InvalidArgument("agent: 'grasp_epsilon' must be in [0, 1]");
 }
@@ -366,6 +371,12 @@ nn::PolicyOutput SacAgent::Distribution(const torch::Tensor& obs) {
   return policy_->forward(z, /*deterministic=*/true);
 }
 
+namespace {
+// Weight of the deterministic action's squared error next to the likelihood in BcUpdate
+// (the squared error of a unit action is ~4 per component at worst, the likelihood tens).
+constexpr double kBcSquaredErrorWeight = 10.0;
+}  // namespace
+
 UpdateInfo SacAgent::BcUpdate(const TrainBatch& b) {
   if (!bc_opt_) {
     std::vector<torch::Tensor> params = policy_->parameters();
@@ -387,7 +398,12 @@ UpdateInfo SacAgent::BcUpdate(const TrainBatch& b) {
   const torch::Tensor log_normal =
       -0.5 * ((u - out.loc) / out.std).pow(2) - torch::log(out.std) - 0.5 * std::log(2.0 * M_PI);
   const torch::Tensor nll = -(log_normal - nn::LogOneMinusTanhSquared(u)).sum(-1).mean();
-  torch::Tensor loss = nll;
+  // The likelihood alone fits the mean poorly where demonstrations saturate (+-1, common
+  // for scripted and SpaceMouse actions): a wide std explains the error away and the mean's
+  // gradient shrinks with 1/std^2. The squared error of the deterministic action keeps the
+  // mean on the demonstrated action.
+  const torch::Tensor mse = (out.mean - b.actions.slice(1, 0, cont_dim_).clamp(-1.0, 1.0)).pow(2).sum(-1).mean();
+  torch::Tensor loss = nll + kBcSquaredErrorWeight * mse;
   if (num_grasp_actions_ > 0) {
     const torch::Tensor logits = grasp_->forward(z);
     const torch::Tensor ce = torch::nn::functional::cross_entropy(logits, GripperIndex(b.actions));
@@ -397,7 +413,7 @@ UpdateInfo SacAgent::BcUpdate(const TrainBatch& b) {
   bc_opt_->zero_grad();
   loss.backward();
   info.skipped = !StepIfFinite(*bc_opt_, loss);
-  info.actor_loss = nll.item<double>();
+  info.actor_loss = nll.item<double>() + kBcSquaredErrorWeight * mse.item<double>();
   info.temperature = temperature();
   return info;
 }

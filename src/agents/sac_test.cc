@@ -233,9 +233,10 @@ TEST(SacTest, BcUpdateImitatesActionsAndGripperCommandsWithoutTouchingTheCritic)
   TrainBatch b;
   b.obs = torch::randn({64, 3});
   b.next_obs = b.obs;
-  // Target: continuous actions = 0.6 * tanh of the first two obs components; gripper closes
+  // Target: continuous actions from the first two obs components; gripper closes
   // (-1) when obs[2] > 0, opens (+1) otherwise.
-  b.actions = torch::cat({0.6 * torch::tanh(b.obs.slice(1, 0, 2)),
+  // The first component saturates (+-1, as scripted and SpaceMouse actions often do).
+  b.actions = torch::cat({torch::sign(b.obs.slice(1, 0, 1)), 0.6 * torch::tanh(b.obs.slice(1, 1, 2)),
                           torch::where(b.obs.slice(1, 2, 3) > 0, -torch::ones({64, 1}), torch::ones({64, 1}))}, 1);
   b.rewards = torch::zeros({64});
   b.terminated = torch::zeros({64});
@@ -248,6 +249,7 @@ TEST(SacTest, BcUpdateImitatesActionsAndGripperCommandsWithoutTouchingTheCritic)
   EXPECT_LT(info.grasp_loss, 0.2);
   const torch::Tensor a = agent.Act(b.obs, /*deterministic=*/true);
   EXPECT_LT((a.slice(1, 0, 2) - b.actions.slice(1, 0, 2)).abs().mean().item<double>(), 0.1);
+  EXPECT_GT((a.select(1, 0) * b.actions.select(1, 0)).mean().item<double>(), 0.8) << "saturated actions are imitated too";
   EXPECT_GT((a.select(1, 2) == b.actions.select(1, 2)).to(torch::kFloat).mean().item<double>(), 0.9);
   const nn::TensorMap after = agent.Weights();
   for (const auto& [k, v] : before) {

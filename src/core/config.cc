@@ -1,5 +1,6 @@
 #include "core/config.h"
 
+#include <cmath>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -8,8 +9,18 @@
 
 namespace hilserl {
 
-ConfigNode::ConfigNode(YAML::Node node, std::string source, std::string path)
-    : node_(std::move(node)), source_(std::move(source)), path_(std::move(path)) {}
+ConfigNode::ConfigNode(YAML::Node node, std::string source, std::string path,
+                       std::shared_ptr<std::set<std::string>> overridden)
+    : node_(std::move(node)),
+      source_(std::move(source)),
+      path_(std::move(path)),
+      overridden_(overridden ? std::move(overridden) : std::make_shared<std::set<std::string>>()) {}
+
+std::string ConfigNode::KeyLocation(const std::string& key, const YAML::Node& value) const {
+  const std::string full = path_.empty() ? key : path_ + "." + key;
+  if (overridden_->count(full)) return fmt::format("given by --set {}", full);
+  return fmt::format("line {}", value.Mark().line + 1);
+}
 
 ConfigNode ConfigNode::FromFile(const std::string& path) {
   if (!std::filesystem::exists(path)) {
@@ -66,8 +77,8 @@ void ConfigNode::TypeError(const std::string& key, const std::string& expected) 
                       : v.IsSequence() ? "a list"
                       : v.IsMap()      ? "a mapping"
                                        : "nothing";
-  throw InvalidArgument(fmt::format("{}: key '{}' (line {}): expected {}, found {}", where(), key,
-                                    v.Mark().line + 1, expected, found));
+  throw InvalidArgument(fmt::format("{}: key '{}' ({}): expected {}, found {}", where(), key,
+                                    KeyLocation(key, v), expected, found));
 }
 
 namespace {
@@ -86,7 +97,10 @@ bool TryAs(const YAML::Node& n, T* out) {
 void ConfigNode::Get(const std::string& key, double* value) {
   YAML::Node n = Lookup(key);
   if (!n.IsDefined() || n.IsNull()) return;
-  if (!TryAs(n, value)) TypeError(key, "a number");
+  double v = 0;
+  if (!TryAs(n, &v)) TypeError(key, "a number");
+  if (!std::isfinite(v)) TypeError(key, "a finite number");
+  *value = v;
 }
 
 void ConfigNode::Get(const std::string& key, float* value) {
@@ -121,6 +135,7 @@ void ConfigNode::Get(const std::string& key, std::vector<double>* value) {
   for (const auto& e : n) {
     double d;
     if (!TryAs(e, &d)) TypeError(key, "a list of numbers");
+    if (!std::isfinite(d)) TypeError(key, "a list of finite numbers");
     out.push_back(d);
   }
   *value = std::move(out);
@@ -152,9 +167,9 @@ void ConfigNode::GetFixed(const std::string& key, size_t size, std::vector<doubl
 ConfigNode ConfigNode::Child(const std::string& key) {
   YAML::Node n = Lookup(key);
   const std::string path = path_.empty() ? key : path_ + "." + key;
-  if (!n.IsDefined() || n.IsNull()) return ConfigNode(YAML::Node(YAML::NodeType::Map), source_, path);
+  if (!n.IsDefined() || n.IsNull()) return ConfigNode(YAML::Node(YAML::NodeType::Map), source_, path, overridden_);
   if (!n.IsMap()) TypeError(key, "a mapping of keys");
-  return ConfigNode(n, source_, path);
+  return ConfigNode(n, source_, path, overridden_);
 }
 
 void ConfigNode::Set(const std::string& dotted_key, const std::string& yaml_value) {
@@ -190,6 +205,8 @@ void ConfigNode::Set(const std::string& dotted_key, const std::string& yaml_valu
     chain.push_back(next);
   }
   chain.back()[parts.back()] = value;
+  const std::string prefix = path_.empty() ? "" : path_ + ".";
+  overridden_->insert(prefix + dotted_key);
 }
 
 void ConfigNode::SetFromAssignment(const std::string& assignment) {
@@ -213,8 +230,8 @@ void ConfigNode::CheckNoUnknownKeys() const {
     if (used_.count(key) == 0) {
       std::string known;
       for (const auto& k : used_) known += (known.empty() ? "" : ", ") + k;
-      throw InvalidArgument(fmt::format("{}: unknown key '{}' (line {}); known keys here: {}",
-                                        where(), key, kv.first.Mark().line + 1,
+      throw InvalidArgument(fmt::format("{}: unknown key '{}' ({}); known keys here: {}",
+                                        where(), key, KeyLocation(key, kv.first),
                                         known.empty() ? "(none)" : known));
     }
   }

@@ -26,7 +26,8 @@ class ConfigNode {
 
   bool Has(const std::string& key) const;
   // Reads `key` into *value if present (leaves the default otherwise). Throws
-  // InvalidArgument naming file, section and key if the value has the wrong type.
+  // InvalidArgument naming file, section, key and line (or the --set flag that gave it)
+  // if the value has the wrong type; numbers must be finite (no .inf or .nan).
   void Get(const std::string& key, double* value);
   void Get(const std::string& key, float* value);
   void Get(const std::string& key, int* value);
@@ -57,7 +58,9 @@ class ConfigNode {
   const std::string& source() const { return source_; }
 
  private:
-  ConfigNode(YAML::Node node, std::string source, std::string path);
+  ConfigNode(YAML::Node node, std::string source, std::string path,
+             std::shared_ptr<std::set<std::string>> overridden = nullptr);
+  std::string KeyLocation(const std::string& key, const YAML::Node& value) const;
   YAML::Node Lookup(const std::string& key);
   [[noreturn]] void TypeError(const std::string& key, const std::string& expected) const;
 
@@ -65,6 +68,9 @@ class ConfigNode {
   std::string source_;
   std::string path_;
   std::set<std::string> used_;
+  // Dotted paths of the keys Set() gave a value (shared by copies and children), so an
+  // error names the --set flag instead of a line of the file.
+  std::shared_ptr<std::set<std::string>> overridden_;
 };
 
 }  // namespace hilserl

@@ -72,6 +72,42 @@ TEST(ConfigNodeTest, FixedListLengthIsChecked) {
   EXPECT_THROW(node.GetFixed("low", 3, &low), InvalidArgument);
 }
 
+// Non-finite numbers are refused wherever they come from; an error names the line of the
+// file, or the --set flag when the value came from one.
+TEST(ConfigNodeTest, NonFiniteNumbersAreRefusedAndErrorsSayWhereTheValueCameFrom) {
+  ConfigNode root = ConfigNode::FromString("env:\n  gain: 2.0\n  box: [0, .inf]\n  rate: .nan\n", "t.yaml");
+  auto message = [](auto&& read) -> std::string {
+    try {
+      read();
+    } catch (const InvalidArgument& e) {
+      return e.what();
+    }
+    return "";
+  };
+  ConfigNode env = root.Child("env");
+  std::vector<double> box;
+  double rate = 0;
+  const std::string box_error = message([&] { env.Get("box", &box); });
+  EXPECT_NE(box_error.find("finite"), std::string::npos) << box_error;
+  EXPECT_NE(box_error.find("line 3"), std::string::npos) << box_error;
+  const std::string rate_error = message([&] { env.Get("rate", &rate); });
+  EXPECT_NE(rate_error.find("line 4"), std::string::npos) << rate_error;
+
+  root.SetFromAssignment("env.gain=-.inf");
+  ConfigNode again = root.Child("env");
+  double gain = 0;
+  const std::string set_error = message([&] { again.Get("gain", &gain); });
+  EXPECT_NE(set_error.find("--set env.gain"), std::string::npos) << set_error;
+  EXPECT_EQ(gain, 0.0) << "the default is left as it was";
+
+  ConfigNode other = ConfigNode::FromString("env:\n  gain: 2.0\n", "t.yaml");
+  other.SetFromAssignment("env.gian=3");
+  ConfigNode typo = other.Child("env");
+  typo.Get("gain", &gain);
+  const std::string unknown = message([&] { typo.CheckNoUnknownKeys(); });
+  EXPECT_NE(unknown.find("--set env.gian"), std::string::npos) << unknown;
+}
+
 }  // namespace
 }  // namespace hilserl
 

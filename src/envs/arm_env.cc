@@ -17,6 +17,23 @@ void ArmOptions::Validate(const std::string& where) const {
   if (safety_low.size() != 3 || safety_high.size() != 3) {
     throw InvalidArgument(fmt::format("{}: 'safety_low' and 'safety_high' need 3 values (x, y, z in m)", where));
   }
+  for (int i = 0; i < 3; ++i) {
+    const char axis = static_cast<char>('x' + i);
+    const double lo = safety_low[i], hi = safety_high[i];
+    if (!(std::abs(lo) <= kMaxSafetyCoordinate && std::abs(hi) <= kMaxSafetyCoordinate)) {
+      throw InvalidArgument(fmt::format("{}: the safety box's {} limits must be finite and within +-{} m of the "
+                                        "world origin (an arm reaches less than 1 m), got [{}, {}]",
+                                        where, axis, kMaxSafetyCoordinate, lo, hi));
+    }
+    if (!(hi - lo >= kMinSafetyExtent)) {
+      throw InvalidArgument(fmt::format("{}: the safety box must be at least {} m wide along {} "
+                                        "(safety_low {} < safety_high {}), got {} m",
+                                        where, kMinSafetyExtent, axis, lo, hi, hi - lo));
+    }
+  }
+  for (double v : start_offset) {
+    if (!(std::abs(v) <= kMaxSafetyCoordinate)) throw InvalidArgument(fmt::format("{}: 'start_offset' must be finite (m)", where));
+  }
   if (!home_joints.empty() && home_joints.size() != sim::Arm::kDof) {
     throw InvalidArgument(fmt::format("{}: 'home_joints' needs {} values, got {}", where, sim::Arm::kDof,
                                       home_joints.size()));
@@ -48,8 +65,8 @@ void ArmEnvOptions::Validate() const {
     throw InvalidArgument(fmt::format("env: 'image_size' must be in [8, 1024], got {}", image_size));
   }
   if (pixels() && cameras.empty()) throw InvalidArgument("env: pixels mode needs at least one camera");
-  if (!(control_hz > 0 && control_hz <= 500)) {
-    throw InvalidArgument(fmt::format("env: 'control_hz' must be in (0, 500], got {}", control_hz));
+  if (!(control_hz >= 1 && control_hz <= 500)) {
+    throw InvalidArgument(fmt::format("env: 'control_hz' must be in [1, 500] Hz, got {}", control_hz));
   }
   if (!(max_step_translation > 0) || !(max_step_rotation > 0)) {
     throw InvalidArgument("env: 'max_step_translation' and 'max_step_rotation' must be > 0");
@@ -58,9 +75,17 @@ void ArmEnvOptions::Validate() const {
   if (rotation_axes != "xyz" && rotation_axes != "z") {
     throw InvalidArgument(fmt::format("env: 'rotation_axes' must be 'xyz' or 'z', got '{}'", rotation_axes));
   }
-  if (!(gripper_stroke_time >= 0)) throw InvalidArgument("env: 'gripper_stroke_time' must be >= 0 (s)");
-  if (!(start_xy_noise >= 0) || !(start_yaw_noise >= 0)) {
-    throw InvalidArgument("env: 'start_xy_noise' and 'start_yaw_noise' must be >= 0");
+  if (!(gripper_stroke_time >= 0 && gripper_stroke_time <= 10)) {
+    throw InvalidArgument(fmt::format("env: 'gripper_stroke_time' must be in [0, 10] s, got {}", gripper_stroke_time));
+  }
+  if (!(start_xy_noise >= 0 && start_xy_noise <= 0.5) || !(start_yaw_noise >= 0 && start_yaw_noise <= M_PI)) {
+    throw InvalidArgument("env: 'start_xy_noise' must be in [0, 0.5] m and 'start_yaw_noise' in [0, pi] rad");
+  }
+  if (!(safety_max_rotation > 0 && safety_max_rotation <= M_PI)) {
+    throw InvalidArgument(fmt::format("env: 'safety_max_rotation' must be in (0, pi] rad, got {}", safety_max_rotation));
+  }
+  if (!(safety_stop_distance > 0 && safety_stop_distance <= 0.2)) {
+    throw InvalidArgument(fmt::format("env: 'safety_stop_distance' must be in (0, 0.2] m, got {}", safety_stop_distance));
   }
   controller.Validate();
   if (arms.empty()) {
@@ -94,6 +119,7 @@ void ArmEnvOptions::Load(ConfigNode& node) {
   node.Get("start_xy_noise", &start_xy_noise);
   node.Get("start_yaw_noise", &start_yaw_noise);
   node.Get("safety_max_rotation", &safety_max_rotation);
+  node.Get("safety_stop_distance", &safety_stop_distance);
   node.Get("observe_wrench", &observe_wrench);
   node.Get("gripper_stroke_time", &gripper_stroke_time);
   ConfigNode ctrl = node.Child("controller");
@@ -162,6 +188,23 @@ ArmSimEnv::ArmSimEnv(const ArmEnvOptions& options) : options_(options) {
     a.safety_box.nominal_orientation = a.home_pose.rotation;
     a.safety_box.max_rotation = options_.safety_max_rotation;
     a.safety_box.Validate();
+    // Every start pose (home + offset + the random shift) must lie in the box: a box
+    // below the table or beside the arm would otherwise be "enforced" by a first command
+    // that drives the tool somewhere nobody checked.
+    const Eigen::Vector3d start = a.home_pose.translation +
+                                  Eigen::Vector3d(ao.start_offset[0], ao.start_offset[1], ao.start_offset[2]);
+    const Eigen::Vector3d shift(options_.start_xy_noise, options_.start_xy_noise, 0.0);
+    Pose corner_low = a.home_pose, corner_high = a.home_pose;
+    corner_low.translation = start - shift;
+    corner_high.translation = start + shift;
+    if (!a.safety_box.Contains(corner_low, 1e-6) || !a.safety_box.Contains(corner_high, 1e-6)) {
+      throw InvalidArgument(fmt::format(
+          "env{}: the start pose ({:.3f}, {:.3f}, {:.3f}) m +- start_xy_noise {} m is not inside the safety box "
+          "[{:.3f}, {:.3f}] x [{:.3f}, {:.3f}] x [{:.3f}, {:.3f}] m (check safety_low, safety_high and start_offset)",
+          a.prefix.empty() ? "" : "." + a.prefix.substr(0, a.prefix.size() - 1), start.x(), start.y(), start.z(),
+          options_.start_xy_noise, ao.safety_low[0], ao.safety_high[0], ao.safety_low[1], ao.safety_high[1],
+          ao.safety_low[2], ao.safety_high[2]));
+    }
   }
 
   // Action space: continuous components arm by arm, then the grippers.
@@ -365,8 +408,30 @@ StepResult ArmSimEnv::Step(const Action& action) {
   result.terminated = outcome.success || outcome.failed;
   result.info["success"] = outcome.success ? 1.0 : 0.0;
   if (outcome.failed && !outcome.success) result.info["failure"] = 1.0;
+  // The safety monitor: a tool that got further than safety_stop_distance outside its box
+  // (pushed, or overshooting) holds where it is and the episode ends as a failure.
+  for (ArmState& arm : arms_) {
+    const double out = OutsideBox(arm);
+    if (out > options_.safety_stop_distance) {
+      arm.target = arm.safety_box.Clip(arm.arm->TcpPose(data_.get()));
+      arm.wrench.setZero();
+      result.terminated = true;
+      result.reward = 0.0;
+      result.info["success"] = 0.0;
+      result.info["failure"] = 1.0;
+      result.info["safety_stop"] = out;
+      ++safety_stops_;
+    }
+  }
   result.observation = MakeObservation();
   return result;
+}
+
+double ArmSimEnv::OutsideBox(const ArmState& a) const {
+  const Pose tcp = a.arm->TcpPose(data_.get());
+  const Eigen::Vector3d below = (a.safety_box.low - tcp.translation).cwiseMax(0.0);
+  const Eigen::Vector3d above = (tcp.translation - a.safety_box.high).cwiseMax(0.0);
+  return (below + above).norm();
 }
 
 Eigen::Matrix<double, 6, 1> ArmSimEnv::SensedWrench(const ArmState& a) const {

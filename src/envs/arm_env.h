@@ -55,6 +55,8 @@ namespace hilserl {
 // Options of one arm. For a single-arm scene they are read from the env section itself;
 // with `arms: [a, b]`, from the sections env.a and env.b.
 struct ArmOptions {
+  static constexpr double kMaxSafetyCoordinate = 3.0;  // m: no box corner further from the world origin
+  static constexpr double kMinSafetyExtent = 0.01;     // m: the smallest box side
   std::vector<double> safety_low = {0.2, -0.3, 0.0};   // m, world frame
   std::vector<double> safety_high = {0.6, 0.3, 0.5};
   std::vector<double> home_joints;  // 7 values; empty = controller.home_joints
@@ -88,6 +90,9 @@ struct ArmEnvOptions {
   double start_xy_noise = 0.0;          // m, uniform start offset of each tcp in x and y
   double start_yaw_noise = 0.0;         // rad, uniform start rotation of each tcp about z
   double safety_max_rotation = 0.5;     // rad about each axis from the home orientation
+  // m: a tool further than this outside its safety box (pushed by contact, or overshooting)
+  // stops the episode as a failure, holding where it is (info "safety_stop").
+  double safety_stop_distance = 0.05;
   bool observe_wrench = false;          // proprio p tcp_wrench (needs the arm's F/T sensors)
   // Time (s) for a full open <-> close stroke of the gripper (0 = as fast as the finger
   // servos go). Real parallel grippers need ~0.5 s (the Franka hand ~0.6 s), which is what
@@ -133,6 +138,8 @@ class ArmSimEnv : public Env {
   const SafetyBox& safety_box(int i = 0) const { return arms_[i].safety_box; }
   const Pose& target(int i = 0) const { return arms_[i].target; }
   const Pose& home_pose(int i = 0) const { return arms_[i].home_pose; }
+  // Episodes the safety monitor stopped (a tool more than safety_stop_distance outside its box).
+  int64_t safety_stops() const { return safety_stops_; }
   // "" or "<arm>_": the prefix of arm i's names and labels.
   const std::string& arm_prefix(int i = 0) const { return arms_[i].prefix; }
   int physics_steps_per_control() const { return substeps_; }
@@ -199,6 +206,7 @@ class ArmSimEnv : public Env {
 
   Observation MakeObservation();
   Eigen::Matrix<double, 6, 1> SensedWrench(const ArmState& a) const;  // untared, tcp frame
+  double OutsideBox(const ArmState& a) const;  // m from the tcp to its safety box (0 inside)
 
   ArmEnvOptions options_;
   sim::ModelPtr model_;
@@ -214,6 +222,7 @@ class ArmSimEnv : public Env {
   std::map<std::pair<int, int>, std::unique_ptr<sim::OffscreenRenderer>> video_renderers_;
   Rng rng_;
   int bad_qacc_warnings_ = 0;
+  int64_t safety_stops_ = 0;
 };
 
 // The privileged state of arm prefix p as a pose (keys p tcp_pos, p tcp_quat), and of its

@@ -1,5 +1,6 @@
 // The task suite: every task builds from its shipped config, its scripted
 // expert solves it, and the multi-arm, yaw-only and wrench conventions of ArmSimEnv hold.
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <string>
@@ -250,6 +251,68 @@ std::pair<bool, double> ShoveOntoTheRim(const std::vector<std::string>& override
     if (r.terminated) return {r.info.count("failure") > 0, tilt};
   }
   return {false, tilt};
+}
+
+// The safety box is a guarantee, not a hint: gains that would let the tool overshoot it and
+// boxes that cannot be enforced are refused with the key named; the most aggressive gains
+// allowed keep the tool within the stop distance under saturated actions; a tool that is
+// pushed out anyway stops the episode, holding.
+TEST(TaskSuiteTest, SafetyBoxIsAGuarantee) {
+  auto refused = [](const std::string& task, const std::vector<std::string>& o, const std::string& word) {
+    try {
+      Load(task, o);
+      ADD_FAILURE() << task << ": accepted " << o.back();
+    } catch (const InvalidArgument& e) {
+      EXPECT_NE(std::string(e.what()).find(word), std::string::npos) << e.what();
+    }
+  };
+  refused("pick_cube", {"controller.kp_translation=1e12"}, "kp_translation");
+  refused("pick_cube", {"controller.kp_rotation=.inf"}, "kp_rotation");
+  refused("pick_cube", {"controller.damping_ratio=0.01"}, "damping_ratio");
+  refused("pick_cube", {"controller.max_translation_error=5"}, "max_translation_error");
+  refused("pick_cube", {"safety_low=[0.4, 0, 0.1]", "safety_high=[0.4, 0.1, 0.2]"}, "wide");
+  refused("pick_cube", {"safety_high=[.inf, 0.3, 0.5]"}, "finite");
+  refused("pick_cube", {"safety_low=[0.28, -0.3, -0.5]", "safety_high=[0.6, 0.3, -0.1]"}, "start pose");
+  refused("handover", {"left.safety_low=[0.61, -0.03, 0.0]"}, "env.left");
+  refused("pick_cube", {"start_xy_noise=1e9"}, "start_xy_noise");
+  refused("pick_cube", {"safety_stop_distance=0"}, "safety_stop_distance");
+
+  // Stiffest, least damped loop allowed: the tool stays within the stop distance.
+  Task t = Load("pick_cube", {"controller.kp_translation=5000", "controller.damping_ratio=0.3",
+                              "controller.max_translation_error=0.1"});
+  auto* env = dynamic_cast<ArmSimEnv*>(t.env.get());
+  ASSERT_NE(env, nullptr);
+  const SafetyBox& box = env->safety_box();
+  double worst = 0;
+  for (int corner = 0; corner < 8; ++corner) {
+    env->Reset(corner);
+    const float sx = (corner & 1) ? 1.f : -1.f, sy = (corner & 2) ? 1.f : -1.f, sz = (corner & 4) ? 1.f : -1.f;
+    for (int step = 0; step < 40; ++step) {
+      const StepResult r = env->Step({sx, sy, sz, (step % 2) ? 1.f : -1.f});
+      EXPECT_EQ(r.info.count("safety_stop"), 0u) << "corner " << corner << " step " << step;
+      const Pose tcp = env->arm().TcpPose(env->data());
+      for (int i = 0; i < 3; ++i) {
+        worst = std::max({worst, box.low[i] - tcp.translation[i], tcp.translation[i] - box.high[i]});
+      }
+      if (r.terminated) break;
+    }
+  }
+  EXPECT_LT(worst, 0.05) << "m outside the box at the stiffest allowed gains (the stop distance is 0.05 m)";
+  EXPECT_EQ(env->safety_stops(), 0);
+
+  // Pushed out (here: the base joint turned by hand): the next step stops the episode.
+  env->Reset(0);
+  sim::Arm::JointVector q = env->arm().JointPositions(env->data());
+  q[0] += 2.0;
+  env->arm().SetJointPositions(env->data(), q);
+  mj_forward(env->model(), env->data());
+  const StepResult r = env->Step({0.f, 0.f, 0.f, 0.f});
+  EXPECT_TRUE(r.terminated);
+  ASSERT_EQ(r.info.count("safety_stop"), 1u);
+  EXPECT_GT(r.info.at("safety_stop"), 0.05);
+  EXPECT_EQ(r.info.at("success"), 0.0);
+  EXPECT_EQ(env->safety_stops(), 1);
+  EXPECT_TRUE(box.Contains(env->target(), 1e-9)) << "it holds at a pose inside the box";
 }
 
 TEST(TaskSuiteTest, ForceLimitedPressingKeepsThePegStraightButHardShovingTiltsIt) {

@@ -345,11 +345,19 @@ void WriteCheckpoint(const std::string& dir, SacAgent& agent, const TaskConfig& 
   });
 }
 
-// An episode the policy won (nearly) by itself: at most a tenth of its steps corrected.
-// The simulated operator steps in less as these become common, as a person would once the
-// robot has shown it can do the task alone (assisted successes do not count).
-bool SucceededOnItsOwn(bool success, int length, int intervened) {
-  return success && intervened * 10 <= length;
+// An episode the policy won (nearly) by itself: at most `max_corrected` of its steps
+// corrected. The simulated operator steps in less as these become common, as a person
+// would once the robot has shown it can do the task alone.
+bool SucceededOnItsOwn(bool success, int length, int intervened, double max_corrected) {
+  return success && intervened <= max_corrected * length;
+}
+
+// The operator's `trust_max_corrected` (the default when the task has no operator section).
+double TrustMaxCorrected(TaskConfig& config) {
+  ScriptedOperatorOptions oo;
+  ConfigNode node = config.Section("operator");
+  oo.Load(node);
+  return oo.trust_max_corrected;
 }
 
 // Episode statistics as the learner has inserted them (for resumption) or as the main
@@ -359,6 +367,7 @@ struct EpisodeLedger {
   int64_t intervened_steps = 0;
   std::deque<bool> recent;              // success of the last 20 episodes
   std::deque<bool> recent_own;          // SucceededOnItsOwn of the last 20 episodes
+  double trust_max_corrected = 0.1;     // the operator's setting (not saved: it comes from the config)
   std::deque<double> recent_interventions;
   std::vector<HistoryPoint> history;
 
@@ -367,7 +376,7 @@ struct EpisodeLedger {
     intervened_steps += intervened;
     recent.push_back(success);
     if (recent.size() > 20) recent.pop_front();
-    recent_own.push_back(SucceededOnItsOwn(success, length, intervened));
+    recent_own.push_back(SucceededOnItsOwn(success, length, intervened, trust_max_corrected));
     if (recent_own.size() > 20) recent_own.pop_front();
     recent_interventions.push_back(static_cast<double>(intervened) / std::max(length, 1));
     if (recent_interventions.size() > 20) recent_interventions.pop_front();
@@ -755,9 +764,12 @@ TrainResult Train(TrainRequest req) {
   ReplayBuffer demo_buffer(opt.demo_capacity, layout);
   int demo_episodes = 0;
   ResumeState resumed;
+  const double trust_max_corrected = TrustMaxCorrected(req.config);
+  resumed.ledger.trust_max_corrected = trust_max_corrected;
   if (req.resume) {
     const fs::path dir = ResumeCheckpointDir(req.run_dir);
     resumed = ReadResumeState(dir);
+    resumed.ledger.trust_max_corrected = trust_max_corrected;
     if (resumed.env_steps >= opt.env_steps) {
       throw InvalidArgument(fmt::format("the run in '{}' already has {} env steps; to continue it, ask for more "
                                         "(--steps N with N > {})", req.run_dir, resumed.env_steps, resumed.env_steps));
@@ -1327,6 +1339,7 @@ ActorResult RunActor(ActorRequest req) {
   if (req.progress) bar.emplace("actor", steps);
   int successes = 0;
   std::deque<bool> own;  // SucceededOnItsOwn of the last 20 episodes, for the operator
+  const double trust = TrustMaxCorrected(req.config);
   auto success_rate = [&] { return result.episodes ? static_cast<double>(successes) / result.episodes : 0.0; };
   auto own_success_rate = [&] { return static_cast<double>(std::count(own.begin(), own.end(), true)) / 20.0; };
   ActorHooks hooks;
@@ -1344,7 +1357,7 @@ ActorResult RunActor(ActorRequest req) {
     if (finished) {
       ++result.episodes;
       successes += finished->success ? 1 : 0;
-      own.push_back(SucceededOnItsOwn(finished->success, finished->length, finished->intervened));
+      own.push_back(SucceededOnItsOwn(finished->success, finished->length, finished->intervened, trust));
       if (own.size() > 20) own.pop_front();
     }
     if (bar) {

@@ -11,22 +11,33 @@
 namespace hilserl::sim {
 
 void ImpedanceOptions::Validate() const {
-  auto positive = [](double v, const char* name) {
-    if (!(v > 0.0) || !std::isfinite(v)) {
-      throw InvalidArgument(fmt::format("controller: '{}' must be a positive number, got {}", name, v));
+  // Each gain within what an impedance-controlled arm runs with; outside these the
+  // closed loop at the physics time step overshoots the commanded pose, i.e. could leave
+  // the safety box however well the targets are clipped.
+  auto in_range = [](double v, double lo, double hi, const char* name, const char* unit) {
+    if (!(v > lo && v <= hi)) {
+      throw InvalidArgument(fmt::format("controller: '{}' must be in ({}, {}] {}, got {}", name, lo, hi, unit, v));
     }
   };
-  positive(kp_translation, "kp_translation");
-  positive(kp_rotation, "kp_rotation");
-  positive(damping_ratio, "damping_ratio");
-  positive(max_translation_error, "max_translation_error");
-  positive(max_rotation_error, "max_rotation_error");
-  if (kp_nullspace < 0 || damping_nullspace < 0) {
-    throw InvalidArgument("controller: nullspace gains must be >= 0");
+  in_range(kp_translation, 0.0, kMaxKpTranslation, "kp_translation", "1/s^2");
+  in_range(kp_rotation, 0.0, kMaxKpRotation, "kp_rotation", "1/s^2");
+  if (!(damping_ratio >= kMinDampingRatio && damping_ratio <= kMaxDampingRatio)) {
+    throw InvalidArgument(fmt::format("controller: 'damping_ratio' must be in [{}, {}] (1 = critically damped), got {}",
+                                      kMinDampingRatio, kMaxDampingRatio, damping_ratio));
+  }
+  in_range(max_translation_error, 0.0, 0.1, "max_translation_error", "m");
+  in_range(max_rotation_error, 0.0, 1.0, "max_rotation_error", "rad");
+  if (!(kp_nullspace >= 0 && kp_nullspace <= 200) || !(damping_nullspace >= 0 && damping_nullspace <= 50)) {
+    throw InvalidArgument(fmt::format("controller: 'kp_nullspace' must be in [0, 200] N m/rad and "
+                                      "'damping_nullspace' in [0, 50] N m s/rad, got {} and {}",
+                                      kp_nullspace, damping_nullspace));
   }
   if (home_joints.size() != Arm::kDof) {
     throw InvalidArgument(fmt::format("controller: 'home_joints' needs {} values, got {}",
                                       Arm::kDof, home_joints.size()));
+  }
+  for (double q : home_joints) {
+    if (!std::isfinite(q)) throw InvalidArgument("controller: 'home_joints' must be finite (rad)");
   }
 }
 

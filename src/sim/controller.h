@@ -25,6 +25,12 @@
 namespace hilserl::sim {
 
 struct ImpedanceOptions {
+  // Validated ranges (a stiffer or less damped loop overshoots the commanded pose).
+  static constexpr double kMaxKpTranslation = 5000.0;
+  static constexpr double kMaxKpRotation = 5000.0;
+  static constexpr double kMinDampingRatio = 0.3;
+  static constexpr double kMaxDampingRatio = 3.0;
+
   double kp_translation = 1000.0;  // 1/s^2 (operational-space, mass-normalised)
   double kp_rotation = 500.0;      // 1/s^2
   double damping_ratio = 1.0;      // 1 = critically damped

@@ -19,6 +19,9 @@ void ScriptedOperatorOptions::Validate() const {
   if (!(takeover_probability >= 0 && takeover_probability <= 1)) {
     throw InvalidArgument("operator: 'takeover_probability' must be in [0, 1]");
   }
+  if (!(trust_max_corrected >= 0 && trust_max_corrected <= 1)) {
+    throw InvalidArgument("operator: 'trust_max_corrected' must be in [0, 1] (a share of an episode's steps)");
+  }
   if (!(noise >= 0)) throw InvalidArgument("operator: 'noise' must be >= 0");
   if (!(max_relative_error >= 0)) throw InvalidArgument("operator: 'max_relative_error' must be >= 0 (0 = off)");
 }
@@ -31,6 +34,7 @@ void ScriptedOperatorOptions::Load(ConfigNode& node) {
   node.Get("takeover_probability", &takeover_probability);
   node.Get("max_takeovers_per_episode", &max_takeovers_per_episode);
   node.Get("noise", &noise);
+  node.Get("trust_max_corrected", &trust_max_corrected);
   node.CheckNoUnknownKeys();
   Validate();
 }

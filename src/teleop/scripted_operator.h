@@ -17,8 +17,9 @@
 //    which the expert's action (plus Gaussian `noise`, as a human is not exact) is
 //    applied and marked intervened; then it hands back;
 //  - at most `max_takeovers_per_episode` takeovers per episode.
-// The trainer passes as `recent_success_rate` the share of recent episodes the policy won
-// on its own (few corrected steps), so the operator backs off as the policy proves itself.
+// The trainer passes as `recent_success_rate` the share of the last 20 episodes the policy
+// won on its own (at most `trust_max_corrected` of the steps corrected), so the operator
+// backs off as the policy proves itself.
 // The expert acts on privileged simulator state, so this only works in simulation.
 // Threading: used by one actor thread.
 #pragma once
@@ -47,6 +48,9 @@ struct ScriptedOperatorOptions {
   double takeover_probability = 1.0;
   int max_takeovers_per_episode = 4;
   double noise = 0.05;  // std of noise added to the expert's normalised continuous components
+  // A success counts as the policy's own (and makes the operator step in less) when at
+  // most this share of its steps were corrected; 1 = every success counts, assisted or not.
+  double trust_max_corrected = 0.1;
 
   void Validate() const;
   void Load(ConfigNode& node);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "core/error.h"
 #include "wrappers/make_env.h"
 
@@ -111,6 +113,15 @@ TEST(ScriptedOperatorTest, OptionsAreValidated) {
   EXPECT_THROW(o.Validate(), InvalidArgument);
   ConfigNode bad = ConfigNode::FromString("patience: 2\ntakover_steps: 3\n", "op.yaml");
   EXPECT_THROW(ScriptedOperatorOptions().Load(bad), InvalidArgument);
+  for (double share : {-0.1, 1.5, std::nan("")}) {
+    ScriptedOperatorOptions t;
+    t.trust_max_corrected = share;
+    EXPECT_THROW(t.Validate(), InvalidArgument) << share;
+  }
+  ConfigNode ok = ConfigNode::FromString("trust_max_corrected: 1.0\n", "op.yaml");
+  ScriptedOperatorOptions loaded;
+  loaded.Load(ok);
+  EXPECT_EQ(loaded.trust_max_corrected, 1.0);
 }
 
 }  // namespace

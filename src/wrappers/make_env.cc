@@ -72,6 +72,14 @@ std::unique_ptr<Env> MakeEnv(TaskConfig& config) {
   w.Get("relative_frame", &relative_frame);
   w.Get("normalize_actions", &normalize_actions);
   w.Get("gripper_penalty", &gripper_penalty);
+  if (time_limit < 1 || time_limit > 100000) {
+    throw InvalidArgument(fmt::format("{}: 'time_limit' must be in [1, 100000] steps, got {}", w.where(), time_limit));
+  }
+  // A penalty per gripper change, on the scale of the task's rewards (success = 1).
+  if (!(gripper_penalty >= -1.0 && gripper_penalty <= 0.0)) {
+    throw InvalidArgument(fmt::format("{}: 'gripper_penalty' must be in [-1, 0] (a cost per gripper change; "
+                                      "a success is worth 1), got {}", w.where(), gripper_penalty));
+  }
 
   // Innermost first.
   if (w.Has("image_crop")) {
