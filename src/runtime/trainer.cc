@@ -338,6 +338,33 @@ void ReplaceDirAtomically(const fs::path& final_dir, Fill fill) {
   fs::remove_all(old);
 }
 
+// What a run killed while writing a checkpoint leaves behind (ReplaceDirAtomically): an
+// `X.tmp` is incomplete and removed; an `X.old` is the previous complete checkpoint, kept as
+// X when X itself is missing (killed between the two renames) and removed otherwise.
+void TidyCheckpointDirs(const fs::path& checkpoints) {
+  if (!fs::is_directory(checkpoints)) return;
+  std::vector<fs::path> entries;
+  for (const auto& e : fs::directory_iterator(checkpoints)) entries.push_back(e.path());
+  for (const fs::path& p : entries) {
+    const std::string name = p.filename().string();
+    auto ends_with = [&](const std::string& suffix) {
+      return name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+    };
+    if (ends_with(".tmp")) {
+      spdlog::warn("removing '{}': a checkpoint that was never completed", p.string());
+      fs::remove_all(p);
+    } else if (ends_with(".old")) {
+      const fs::path complete = checkpoints / name.substr(0, name.size() - 4);
+      if (fs::exists(complete)) {
+        fs::remove_all(p);
+      } else {
+        spdlog::warn("restoring '{}' from '{}' (the run stopped while replacing it)", complete.string(), p.string());
+        fs::rename(p, complete);
+      }
+    }
+  }
+}
+
 void WriteCheckpoint(const std::string& dir, SacAgent& agent, const TaskConfig& config, int64_t env_steps,
                      int64_t learner_steps, const nn::FrozenBackbone* backbone) {
   ReplaceDirAtomically(dir, [&](const fs::path& tmp) {
@@ -763,6 +790,7 @@ TrainResult Train(TrainRequest req) {
   ReplayBuffer rl_buffer(opt.replay_capacity, layout);
   ReplayBuffer demo_buffer(opt.demo_capacity, layout);
   int demo_episodes = 0;
+  TidyCheckpointDirs(fs::path(req.run_dir) / "checkpoints");
   ResumeState resumed;
   const double trust_max_corrected = TrustMaxCorrected(req.config);
   resumed.ledger.trust_max_corrected = trust_max_corrected;

@@ -267,6 +267,29 @@ bool AllFinite(const nn::TensorMap& m) {
   return true;
 }
 
+// A run killed while writing a checkpoint: the half-written folder is removed, and a
+// checkpoint caught between its two renames is restored from its previous copy.
+TEST(TrainerRobustnessTest, LeftoversOfAnInterruptedCheckpointWriteAreTidiedUp) {
+  const std::string dir = TempDir("tidy_checkpoints");
+  fs::remove_all(dir);
+  {
+    TrainRequest req{TaskConfig::Load("pendulum", TinyPendulum({"train.env_steps=80"})), "", dir, 0, false, ""};
+    Train(req);
+  }
+  const fs::path ck = fs::path(dir) / "checkpoints";
+  ASSERT_TRUE(fs::exists(ck / "resume" / "state.json"));
+  fs::create_directories(ck / "step_0000040.tmp");
+  std::ofstream(ck / "step_0000040.tmp" / "weights.safetensors") << "half";
+  fs::rename(ck / "resume", ck / "resume.old");  // killed between the renames
+  TrainRequest again{TaskConfig::Load("pendulum", TinyPendulum({"train.env_steps=120"})), "", dir, 0, false, ""};
+  again.resume = true;
+  const TrainResult r = Train(again);
+  EXPECT_FALSE(fs::exists(ck / "step_0000040.tmp"));
+  EXPECT_FALSE(fs::exists(ck / "resume.old"));
+  EXPECT_EQ(ResumeEnvSteps(dir), 120) << "resumed from the restored checkpoint and went on";
+  EXPECT_GT(r.env_steps, 0);
+}
+
 TEST(TrainerRobustnessTest, AbsurdDemoValuesAreRefusedNamingFileEpisodeAndStep) {
   const std::string dir = TempDir("absurd_demos");
   fs::create_directories(dir);
