@@ -2,6 +2,8 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <utility>
+#include <vector>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -119,6 +121,29 @@ TEST(SafetensorsTest, RoundTripAndClearErrors) {
   EXPECT_THROW(LoadSafetensors(path), DataLoss);
   std::ofstream(dir / "junk.safetensors") << "junk";
   EXPECT_THROW(LoadSafetensors((dir / "junk.safetensors").string()), DataLoss);
+  // Corrupt headers: a negative or huge dimension is a file error naming the file, never
+  // an allocation.
+  auto with_shape = [&](const std::string& name, const std::string& shape) {
+    const std::string header = "{\"t\":{\"dtype\":\"F32\",\"shape\":" + shape + ",\"data_offsets\":[0,16]}}";
+    const std::string file = (dir / name).string();
+    std::ofstream out(file, std::ios::binary);
+    const uint64_t n = header.size();
+    out.write(reinterpret_cast<const char*>(&n), 8);
+    out << header << std::string(16, '\0');
+    return file;
+  };
+  for (const auto& [name, shape] : std::vector<std::pair<std::string, std::string>>{
+           {"negative.safetensors", "[-4,-1]"}, {"huge.safetensors", "[4611686018427387904,4]"},
+           {"short.safetensors", "[2,3]"}}) {
+    const std::string file = with_shape(name, shape);
+    try {
+      LoadSafetensors(file);
+      ADD_FAILURE() << name << " accepted";
+    } catch (const DataLoss& e) {
+      EXPECT_NE(std::string(e.what()).find(file), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(LoadSafetensors(with_shape("ok.safetensors", "[2,2]")).at("t").numel(), 4);
   std::filesystem::remove_all(dir);
 }
 

@@ -121,6 +121,25 @@ TensorMap LoadSafetensors(const std::string& path, Metadata* metadata) {
         throw DataLoss(fmt::format("'{}': tensor '{}' data offsets lie outside the file's {} data bytes "
                                    "(file truncated?)", path, name, data_size));
       }
+      // The shape is checked against the bytes the entry has before anything is allocated:
+      // a negative or huge dimension in a corrupt header is a file error, not an allocation.
+      uint64_t expected = torch::elementSize(type);
+      for (int64_t d : shape) {
+        if (d < 0) {
+          throw DataLoss(fmt::format("'{}': tensor '{}' has a negative dimension in shape [{}]", path, name,
+                                     fmt::join(shape, ", ")));
+        }
+        const uint64_t ud = static_cast<uint64_t>(d);
+        if (ud != 0 && expected > (offs[1] - offs[0]) / ud + 1) {
+          throw DataLoss(fmt::format("'{}': tensor '{}' of shape [{}] needs more bytes than its {} in the file",
+                                     path, name, fmt::join(shape, ", "), offs[1] - offs[0]));
+        }
+        expected *= ud;
+      }
+      if (expected != offs[1] - offs[0]) {
+        throw DataLoss(fmt::format("'{}': tensor '{}' has {} bytes for shape {} of {} ({} expected)", path,
+                                   name, offs[1] - offs[0], fmt::join(shape, "x"), dtype, expected));
+      }
       torch::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(type));
       const uint64_t bytes = t.numel() * t.element_size();
       if (bytes != offs[1] - offs[0]) {
