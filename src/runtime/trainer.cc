@@ -323,12 +323,34 @@ void WriteCheckpointFiles(const fs::path& dir, SacAgent& agent, const TaskConfig
 // Fills `final_dir` through `fill(tmp)` and swaps it in: a reader (or a resumed run) sees
 // the old or the new directory, never half of one. If the process dies between the two
 // renames, `<final_dir>.old` is the complete previous version.
+// checksums.json of a checkpoint: size and CRC-32C of every file in it except the replay
+// files, which carry their own checksum (and can be too large to read twice).
+constexpr const char* kChecksumFile = "checksums.json";
+
+bool CarriesOwnChecksum(const fs::path& p) { return p.extension() == ".bin"; }
+
+uint32_t FileCrc(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return Crc32c(bytes.data(), bytes.size());
+}
+
+void WriteChecksums(const fs::path& dir) {
+  nlohmann::json files = nlohmann::json::object();
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (!e.is_regular_file() || CarriesOwnChecksum(e.path()) || e.path().filename() == kChecksumFile) continue;
+    files[e.path().filename().string()] = {{"bytes", fs::file_size(e.path())}, {"crc32c", FileCrc(e.path())}};
+  }
+  std::ofstream((dir / kChecksumFile).string()) << nlohmann::json{{"files", files}}.dump(2) << "\n";
+}
+
 template <typename Fill>
 void ReplaceDirAtomically(const fs::path& final_dir, Fill fill) {
   const fs::path tmp = final_dir.string() + ".tmp";
   fs::remove_all(tmp);
   fs::create_directories(tmp);
   fill(tmp);
+  WriteChecksums(tmp);
   const fs::path old = final_dir.string() + ".old";
   if (fs::exists(final_dir)) {
     fs::remove_all(old);
@@ -514,6 +536,33 @@ void TruncateCsv(const fs::path& path, int64_t rows) {
 
 }  // namespace
 
+void VerifyCheckpoint(const std::string& dir) {
+  const fs::path root(dir), sums = root / kChecksumFile;
+  if (!fs::exists(sums)) return;  // written before checkpoints had checksums
+  nlohmann::json j;
+  try {
+    std::ifstream in(sums);
+    j = nlohmann::json::parse(in);
+    for (const auto& [name, entry] : j.at("files").items()) {
+      const fs::path p = root / name;
+      if (fs::path(name).filename().string() != name) throw DataLoss("a file name with a path");
+      if (!fs::exists(p)) {
+        throw DataLoss(fmt::format("checkpoint '{}' is missing '{}' (listed in {})", dir, name, kChecksumFile));
+      }
+      const uint64_t bytes = entry.at("bytes").get<uint64_t>();
+      if (fs::file_size(p) != bytes) {
+        throw DataLoss(fmt::format("checkpoint file '{}' has {} bytes, {} when it was written (truncated or "
+                                   "changed)", p.string(), fs::file_size(p), bytes));
+      }
+      if (FileCrc(p) != entry.at("crc32c").get<uint32_t>()) {
+        throw DataLoss(fmt::format("checkpoint file '{}' is corrupt (checksum mismatch)", p.string()));
+      }
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw DataLoss(fmt::format("'{}' is malformed: {}", sums.string(), e.what()));
+  }
+}
+
 std::string ResumeCheckpointDir(const std::string& run_dir) {
   const fs::path dir = fs::path(run_dir) / "checkpoints" / "resume";
   if (fs::exists(dir / "state.json")) return dir.string();
@@ -524,6 +573,7 @@ std::string ResumeCheckpointDir(const std::string& run_dir) {
 }
 
 TaskConfig ResumeConfig(const std::string& run_dir, const std::vector<std::string>& overrides) {
+  VerifyCheckpoint(ResumeCheckpointDir(run_dir));
   const fs::path path = fs::path(ResumeCheckpointDir(run_dir)) / "config.yaml";
   std::ifstream in(path);
   if (!in) throw NotFound(fmt::format("resume checkpoint has no config: '{}'", path.string()));
@@ -796,6 +846,7 @@ TrainResult Train(TrainRequest req) {
   resumed.ledger.trust_max_corrected = trust_max_corrected;
   if (req.resume) {
     const fs::path dir = ResumeCheckpointDir(req.run_dir);
+    VerifyCheckpoint(dir.string());
     resumed = ReadResumeState(dir);
     resumed.ledger.trust_max_corrected = trust_max_corrected;
     if (resumed.env_steps >= opt.env_steps) {
@@ -1416,6 +1467,7 @@ LoadedPolicy LoadCheckpoint(const std::string& dir, const std::vector<std::strin
   if (!fs::exists(config_path) || !fs::exists(weights_path)) {
     throw NotFound(fmt::format("'{}' is not a checkpoint directory (expected config.yaml and weights.safetensors)", dir));
   }
+  VerifyCheckpoint(dir);
   std::ifstream in(config_path);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   LoadedPolicy out{TaskConfig::FromYaml(text, config_path.string()), nullptr, nullptr, nullptr};

@@ -231,6 +231,11 @@ struct LoadedPolicy {
   std::unique_ptr<SacAgent> agent;
   std::unique_ptr<nn::FrozenBackbone> backbone;  // pixel agents only
 };
+// Throws DataLoss naming the file if a file of checkpoint `dir` is missing, truncated or
+// changed since it was written (checksums.json: size and CRC-32C of every file but the
+// replay buffers, which carry their own checksum). Checkpoints without it pass.
+void VerifyCheckpoint(const std::string& dir);
+
 LoadedPolicy LoadCheckpoint(const std::string& checkpoint_dir, const std::vector<std::string>& overrides = {});
 
 }  // namespace hilserl

@@ -290,6 +290,45 @@ TEST(TrainerRobustnessTest, LeftoversOfAnInterruptedCheckpointWriteAreTidiedUp) 
   EXPECT_GT(r.env_steps, 0);
 }
 
+// A checkpoint file changed after it was written (a flipped bit, a truncated config) is
+// refused naming the file, for evaluation and for resuming.
+TEST(TrainerRobustnessTest, ACorruptCheckpointFileIsRefusedNamingIt) {
+  const std::string dir = TempDir("corrupt_checkpoint");
+  fs::remove_all(dir);
+  TrainRequest req{TaskConfig::Load("pendulum", TinyPendulum({"train.env_steps=80"})), "", dir, 0, false, ""};
+  Train(req);
+  const fs::path final_dir = fs::path(dir) / "checkpoints" / "final";
+  const fs::path resume_dir = fs::path(dir) / "checkpoints" / "resume";
+  ASSERT_TRUE(fs::exists(final_dir / "checksums.json"));
+  VerifyCheckpoint(final_dir.string());
+  EXPECT_NO_THROW(LoadCheckpoint(final_dir.string()));
+  auto flip_byte = [](const fs::path& p) {
+    std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(static_cast<std::streamoff>(fs::file_size(p) - 3));
+    char c = 0;
+    f.read(&c, 1);
+    c = static_cast<char>(c ^ 0x10);
+    f.seekp(static_cast<std::streamoff>(fs::file_size(p) - 3));
+    f.write(&c, 1);
+  };
+  auto refused = [](const std::function<void()>& load, const fs::path& file) {
+    try {
+      load();
+      ADD_FAILURE() << "accepted a changed " << file;
+    } catch (const DataLoss& e) {
+      EXPECT_NE(std::string(e.what()).find(file.string()), std::string::npos) << e.what();
+    }
+  };
+  flip_byte(final_dir / "weights.safetensors");
+  refused([&] { LoadCheckpoint(final_dir.string()); }, final_dir / "weights.safetensors");
+  flip_byte(resume_dir / "optimizers.pt");
+  refused([&] { ResumeConfig(dir, {}); }, resume_dir / "optimizers.pt");
+  fs::resize_file(resume_dir / "config.yaml", fs::file_size(resume_dir / "config.yaml") / 2);
+  TrainRequest again{TaskConfig::Load("pendulum", TinyPendulum({"train.env_steps=120"})), "", dir, 0, false, ""};
+  again.resume = true;
+  refused([&] { Train(again); }, resume_dir / "config.yaml");
+}
+
 TEST(TrainerRobustnessTest, AbsurdDemoValuesAreRefusedNamingFileEpisodeAndStep) {
   const std::string dir = TempDir("absurd_demos");
   fs::create_directories(dir);
