@@ -22,14 +22,11 @@ void SacOptions::Validate() const {
   }
   if (!(discount > 0 && discount <= 1)) throw InvalidArgument("agent: 'discount' must be in (0, 1]");
   if (!(tau > 0 && tau <= 1)) throw InvalidArgument("agent: 'tau' must be in (0, 1]");
-  if (!(actor_lr > 0 && critic_lr > 0 && temperature_lr > 0 && grasp_lr > 0)) {
-    throw InvalidArgument("agent: learning rates must be > 0");
+  for (double lr : {actor_lr, critic_lr, temperature_lr, grasp_lr}) {
+    if (!(lr > 0 && lr <= 1)) throw InvalidArgument("agent: learning rates must be in (0, 1]");
   }
   if (!(init_temperature > 0 && init_temperature <= 100)) {
     throw InvalidArgument(fmt::format("agent: 'init_temperature' must be in (0, 100], got {}", init_temperature));
-  }
-  if (!(actor_lr <= 1 && critic_lr <= 1 && temperature_lr <= 1 && grasp_lr <= 1)) {
-    throw InvalidArgument("agent: learning rates must be <= 1");
   }
   if (grippers < 0 || grippers > 2) throw InvalidArgument("agent: 'grippers' must be 0, 1 or 2");
   if (!(grasp_epsilon >= 0 && grasp_epsilon <= 1)) throw InvalidArgument("agent: 'grasp_epsilon' must be in [0, 1]");

@@ -369,13 +369,10 @@ void TidyCheckpointDirs(const fs::path& checkpoints) {
   for (const auto& e : fs::directory_iterator(checkpoints)) entries.push_back(e.path());
   for (const fs::path& p : entries) {
     const std::string name = p.filename().string();
-    auto ends_with = [&](const std::string& suffix) {
-      return name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
-    };
-    if (ends_with(".tmp")) {
+    if (name.ends_with(".tmp")) {
       spdlog::warn("removing '{}': a checkpoint that was never completed", p.string());
       fs::remove_all(p);
-    } else if (ends_with(".old")) {
+    } else if (name.ends_with(".old")) {
       const fs::path complete = checkpoints / name.substr(0, name.size() - 4);
       if (fs::exists(complete)) {
         fs::remove_all(p);
@@ -573,8 +570,9 @@ std::string ResumeCheckpointDir(const std::string& run_dir) {
 }
 
 TaskConfig ResumeConfig(const std::string& run_dir, const std::vector<std::string>& overrides) {
-  VerifyCheckpoint(ResumeCheckpointDir(run_dir));
-  const fs::path path = fs::path(ResumeCheckpointDir(run_dir)) / "config.yaml";
+  const std::string dir = ResumeCheckpointDir(run_dir);
+  VerifyCheckpoint(dir);
+  const fs::path path = fs::path(dir) / "config.yaml";
   std::ifstream in(path);
   if (!in) throw NotFound(fmt::format("resume checkpoint has no config: '{}'", path.string()));
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -842,13 +840,10 @@ TrainResult Train(TrainRequest req) {
   int demo_episodes = 0;
   TidyCheckpointDirs(fs::path(req.run_dir) / "checkpoints");
   ResumeState resumed;
-  const double trust_max_corrected = TrustMaxCorrected(req.config);
-  resumed.ledger.trust_max_corrected = trust_max_corrected;
   if (req.resume) {
     const fs::path dir = ResumeCheckpointDir(req.run_dir);
     VerifyCheckpoint(dir.string());
     resumed = ReadResumeState(dir);
-    resumed.ledger.trust_max_corrected = trust_max_corrected;
     if (resumed.env_steps >= opt.env_steps) {
       throw InvalidArgument(fmt::format("the run in '{}' already has {} env steps; to continue it, ask for more "
                                         "(--steps N with N > {})", req.run_dir, resumed.env_steps, resumed.env_steps));
@@ -888,6 +883,8 @@ TrainResult Train(TrainRequest req) {
     }
     spdlog::info("loaded {} demo episodes ({} transitions) from {}", demo_episodes, demo_buffer.size(), req.demos);
   }
+  resumed.ledger.trust_max_corrected = TrustMaxCorrected(req.config);  // a setting, not saved state
+
   // Observation statistics: from the demos when there are any, else from the first
   // training_starts steps (set by the learner before its first update).
   auto set_normalization = [&](const ReplayBuffer& source) {
